@@ -1,2 +1,3 @@
 export * from './errors.ts';
 export * from './capabilities.ts';
+export * from './manifest.ts';

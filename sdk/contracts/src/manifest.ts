@@ -1,0 +1,511 @@
+/**
+ * The `manifest.json` schema (DESIGN.md §4): the one source of truth for gateway, CLI and web UI.
+ *
+ * Validation is strict: an unknown field at any level is an error reported at its JSON path
+ * (`$.bogus`, `$.ui.menu.icon`). Optional sections absent from the input are filled in the parsed
+ * manifest: `http.allowedHosts`, `uiProxy.routes`, `api.endpoints` and `settings` default to `[]`,
+ * `storage` to `{}` (no `namespaces` = any namespace name).
+ *
+ * @example
+ *   const r = parseManifest(JSON.parse(text));
+ *   if (!r.ok) for (const i of r.issues) console.error(`${i.path}: ${i.message}`);
+ *   const m = assertManifest(json); // throws AlgaError('E_MANIFEST_INVALID', ..., { issues })
+ *   const hit = matchEndpoint(m.api.endpoints, req.method, req.path); // null → E_ENDPOINT_NOT_DECLARED
+ */
+import { z } from 'zod';
+import { capabilityFreeInterfaces, capabilityIds, capabilityInterfaces, isCapabilityId } from './capabilities.ts';
+import type { CapabilityId } from './capabilities.ts';
+import { AlgaError } from './errors.ts';
+import { jsonPath, settingsSchema } from './settings.ts';
+import type { Issue } from './settings.ts';
+
+export * from './settings.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Allowed hosts
+// ---------------------------------------------------------------------------------------------
+
+export interface ParsedAllowedHost {
+  scheme: 'http' | 'https';
+  /** Lower-cased; an IPv6 literal without brackets (compressed form); without the `*.` of a wildcard. */
+  host: string;
+  /** `*.example.org`: matches any host strictly below `example.org`, never `example.org` itself. */
+  wildcard: boolean;
+  /** Explicit port, or 443 / 80 by scheme. */
+  port: number;
+  kind: 'dns' | 'ipv4' | 'ipv6';
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Parse an allowed-host origin; returns a message instead of throwing. */
+export function tryParseAllowedHost(origin: unknown): { ok: true; value: ParsedAllowedHost } | { ok: false; message: string } {
+  const fail = (message: string) => ({ ok: false as const, message });
+  if (typeof origin !== 'string') return fail('must be a string');
+  if (origin.length === 0 || origin.length > 300) return fail('must be a non-empty origin of at most 300 characters');
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(origin);
+  if (!m) return fail('must be an origin scheme://host[:port]');
+  const scheme = m[1].toLowerCase();
+  if (scheme !== 'https' && scheme !== 'http') return fail(`scheme must be https or http, not ${JSON.stringify(scheme)}`);
+  const rest = m[2];
+  if (rest.includes('@')) return fail('must not contain userinfo (user:password@)');
+  if (/[?]/.test(rest)) return fail('must not contain a query');
+  if (rest.includes('#')) return fail('must not contain a fragment');
+  if (/[/\\]/.test(rest)) return fail('must not contain a path (not even a trailing /)');
+  if (/[\s%]/.test(rest)) return fail('must not contain whitespace or percent-encoding');
+
+  let portText: string | undefined;
+  let hostText: string;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close < 0) return fail('unterminated IPv6 literal');
+    hostText = rest.slice(0, close + 1);
+    const after = rest.slice(close + 1);
+    if (after !== '') {
+      if (!after.startsWith(':')) return fail('unexpected characters after the IPv6 literal');
+      portText = after.slice(1);
+    }
+  } else {
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0) {
+      hostText = rest.slice(0, colon);
+      portText = rest.slice(colon + 1);
+    } else hostText = rest;
+  }
+
+  let port = scheme === 'https' ? 443 : 80;
+  if (portText !== undefined) {
+    if (!/^[1-9]\d{0,4}$/.test(portText) || Number(portText) > 65535) return fail('port must be an integer 1..65535');
+    port = Number(portText);
+  }
+
+  if (hostText.startsWith('[')) {
+    const inner = hostText.slice(1, -1);
+    if (!/^[0-9A-Fa-f:.]+$/.test(inner) || !inner.includes(':')) return fail('invalid IPv6 literal');
+    let normalized: string;
+    try {
+      normalized = new URL(`http://[${inner}]/`).hostname;
+    } catch {
+      return fail('invalid IPv6 literal');
+    }
+    return { ok: true, value: { scheme, host: normalized.slice(1, -1), wildcard: false, port, kind: 'ipv6' } };
+  }
+
+  let host = hostText.toLowerCase();
+  if (host === '') return fail('host must not be empty');
+  if (IPV4.test(host)) return { ok: true, value: { scheme, host, wildcard: false, port, kind: 'ipv4' } };
+
+  let wildcard = false;
+  if (host.startsWith('*.')) {
+    wildcard = true;
+    host = host.slice(2);
+  }
+  if (host.includes('*')) return fail('a wildcard is only allowed as the whole first label (*.example.org)');
+  if (host.length > 253) return fail('host name is too long');
+  const labels = host.split('.');
+  if (!labels.every((l) => DNS_LABEL.test(l))) return fail(`invalid host name ${JSON.stringify(hostText)}`);
+  if (/^\d+$/.test(labels[labels.length - 1])) return fail(`invalid host name ${JSON.stringify(hostText)} (not a DNS name nor an IPv4 address)`);
+  if (wildcard && labels.length < 2) return fail('a wildcard needs at least two labels after it (*.example.org)');
+  return { ok: true, value: { scheme, host, wildcard, port, kind: 'dns' } };
+}
+
+/** Parse an `http.allowedHosts` entry; throws AlgaError('E_VALIDATION') when it is not a valid origin. */
+export function parseAllowedHost(origin: string): ParsedAllowedHost {
+  const r = tryParseAllowedHost(origin);
+  if (!r.ok) throw new AlgaError('E_VALIDATION', `invalid allowed host ${JSON.stringify(origin)}: ${r.message}`);
+  return r.value;
+}
+
+/** Does an outgoing request URL fall under an allowed host? Scheme, port and host must all match. */
+export function hostMatchesAllowed(url: URL, allowed: ParsedAllowedHost): boolean {
+  if (url.protocol !== `${allowed.scheme}:`) return false;
+  const port = url.port === '' ? (allowed.scheme === 'https' ? 443 : 80) : Number(url.port);
+  if (port !== allowed.port) return false;
+  let hostname = url.hostname.toLowerCase();
+  if (hostname.startsWith('[') && hostname.endsWith(']')) hostname = hostname.slice(1, -1);
+  if (!allowed.wildcard) return hostname === allowed.host;
+  return hostname.length > allowed.host.length + 1 && hostname.endsWith(`.${allowed.host}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths: api.endpoints patterns and matching
+// ---------------------------------------------------------------------------------------------
+
+export const endpointMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export type EndpointMethod = (typeof endpointMethods)[number];
+export const uiProxyMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+const LITERAL_SEGMENT = /^[A-Za-z0-9._~!$&'()+,;=@-]+$/;
+const PARAM_SEGMENT = /^:[A-Za-z_][A-Za-z0-9_]*$/;
+
+type PatternSegment = { kind: 'literal'; value: string } | { kind: 'param'; name: string } | { kind: 'star' };
+
+/** Parse a path pattern; returns a message instead of throwing. `allowStar`: a final `*` segment. */
+function parsePathPattern(path: string, allowStar: boolean): { ok: true; segments: PatternSegment[] } | { ok: false; message: string } {
+  const fail = (message: string) => ({ ok: false as const, message });
+  if (typeof path !== 'string' || !path.startsWith('/')) return fail('path must start with /');
+  if (path.length > 512) return fail('path is too long (max 512)');
+  const body = path === '/' ? '' : path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
+  if (body === '') return { ok: true, segments: [] };
+  const raw = body.split('/');
+  const segments: PatternSegment[] = [];
+  const names = new Set<string>();
+  for (let i = 0; i < raw.length; i++) {
+    const seg = raw[i];
+    if (seg === '') return fail('path must not contain empty segments (//)');
+    if (seg === '*') {
+      if (!allowStar) return fail('a * segment is not allowed here');
+      if (i !== raw.length - 1) return fail('* is only allowed as the final segment');
+      segments.push({ kind: 'star' });
+    } else if (seg.startsWith(':')) {
+      if (!PARAM_SEGMENT.test(seg)) return fail(`invalid parameter segment ${JSON.stringify(seg)}`);
+      const name = seg.slice(1);
+      if (names.has(name)) return fail(`duplicate parameter :${name}`);
+      names.add(name);
+      segments.push({ kind: 'param', name });
+    } else {
+      if (seg === '.' || seg === '..') return fail('path must not contain . or .. segments');
+      if (!LITERAL_SEGMENT.test(seg)) return fail(`invalid path segment ${JSON.stringify(seg)}`);
+      segments.push({ kind: 'literal', value: seg });
+    }
+  }
+  return { ok: true, segments };
+}
+
+/** Canonical form for duplicate detection: no trailing slash, parameter names erased. */
+function canonicalPattern(segments: PatternSegment[]): string {
+  return '/' + segments.map((s) => (s.kind === 'literal' ? s.value : s.kind === 'param' ? ':' : '*')).join('/');
+}
+
+/**
+ * Split and decode a request path, or null when it must never match: not starting with `/`, a
+ * query/fragment, empty segments (`//`), `.`/`..` segments (raw or percent-encoded), encoded
+ * slashes or backslashes (`%2F`, `%5C`), NUL, or malformed percent-encoding. One trailing slash is
+ * tolerated.
+ */
+function splitRequestPath(actualPath: string): string[] | null {
+  if (typeof actualPath !== 'string' || !actualPath.startsWith('/')) return null;
+  if (/[?#\\]/.test(actualPath)) return null;
+  const body = actualPath === '/' ? '' : actualPath.endsWith('/') ? actualPath.slice(1, -1) : actualPath.slice(1);
+  if (body === '') return [];
+  const out: string[] = [];
+  for (const raw of body.split('/')) {
+    if (raw === '') return null;
+    if (/%(2f|5c|00)/i.test(raw)) return null;
+    let seg: string;
+    try {
+      seg = decodeURIComponent(raw);
+    } catch {
+      return null;
+    }
+    if (seg === '.' || seg === '..' || /[/\\\0]/.test(seg)) return null;
+    out.push(seg);
+  }
+  return out;
+}
+
+export type PathMatcher = (actualPath: string) => Record<string, string> | null;
+
+function matcherFor(segments: PatternSegment[]): PathMatcher {
+  return (actualPath) => {
+    const parts = splitRequestPath(actualPath);
+    if (!parts) return null;
+    const params: Record<string, string> = Object.create(null);
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i];
+      if (seg.kind === 'star') {
+        params['*'] = parts.slice(i).join('/');
+        return params;
+      }
+      if (i >= parts.length) return null;
+      if (seg.kind === 'literal') {
+        if (parts[i] !== seg.value) return null;
+      } else params[seg.name] = parts[i];
+    }
+    return parts.length === segments.length ? params : null;
+  };
+}
+
+/**
+ * Compile an endpoint path pattern (`/tickets/:id`, `/files/*`). The matcher takes a request path
+ * (no query string) and returns the decoded params, or null. A final `*` matches zero or more
+ * segments and is returned as `params['*']` (segments joined with `/`; `''` for none). Literal
+ * segments compare case-sensitively with the percent-decoded request segment. Throws
+ * AlgaError('E_VALIDATION') when the pattern is invalid.
+ */
+export function compilePathPattern(path: string): PathMatcher {
+  const parsed = parsePathPattern(path, true);
+  if (!parsed.ok) throw new AlgaError('E_VALIDATION', `invalid path pattern ${JSON.stringify(path)}: ${parsed.message}`);
+  return matcherFor(parsed.segments);
+}
+
+const compiledCache = new Map<string, { matcher: PathMatcher; rank: number[] } | null>();
+function cachedCompile(path: string): { matcher: PathMatcher; rank: number[] } | null {
+  let entry = compiledCache.get(path);
+  if (entry === undefined) {
+    const parsed = parsePathPattern(path, true);
+    entry = parsed.ok
+      ? {
+          matcher: matcherFor(parsed.segments),
+          rank: parsed.segments.map((s) => (s.kind === 'literal' ? 2 : s.kind === 'param' ? 1 : 0)),
+        }
+      : null;
+    if (compiledCache.size >= 5000) compiledCache.clear();
+    compiledCache.set(path, entry);
+  }
+  return entry;
+}
+
+/** Positive when rank a is more specific than b (segment by segment: literal > :param > *). */
+function compareRank(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return b.length - a.length; // only reachable with a '*': `/a` beats `/a/*`
+}
+
+export interface EndpointMatch<E extends { method: string; path: string }> {
+  endpoint: E;
+  params: Record<string, string>;
+}
+
+/**
+ * Which declared endpoint (if any) a request reaches. The method must match exactly (HEAD is not
+ * implied by GET); when several patterns match, the most specific wins (literal > :param > *),
+ * then declaration order. Invalid patterns never match.
+ */
+export function matchEndpoint<E extends { method: string; path: string }>(
+  endpoints: readonly E[],
+  method: string,
+  path: string,
+): EndpointMatch<E> | null {
+  const m = method.toUpperCase();
+  let best: (EndpointMatch<E> & { rank: number[] }) | null = null;
+  for (const endpoint of endpoints) {
+    if (endpoint.method !== m) continue;
+    const compiled = cachedCompile(endpoint.path);
+    if (!compiled) continue;
+    const params = compiled.matcher(path);
+    if (!params) continue;
+    if (!best || compareRank(compiled.rank, best.rank) > 0) best = { endpoint, params, rank: compiled.rank };
+  }
+  return best ? { endpoint: best.endpoint, params: best.params } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+// ---------------------------------------------------------------------------------------------
+
+export const MANIFEST_NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
+export const SEMVER_RE =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+export const STORAGE_NAMESPACE_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+export const MANIFEST_RUNTIME = 'wasm-js@1';
+
+/** Adds a custom issue at `[index]` for every element whose key was already seen. */
+function uniqueBy<T>(key: (item: T) => string, what: string) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const k = key(item);
+      if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate ${what} ${JSON.stringify(k)}` });
+      seen.add(k);
+    });
+  };
+}
+
+const capabilitySchema = z.enum(capabilityIds as [CapabilityId, ...CapabilityId[]], {
+  error: (iss) => `unknown capability ${JSON.stringify(iss.input)} (known: ${capabilityIds.join(', ')})`,
+});
+
+const allowedHostSchema = z.string().superRefine((origin, ctx) => {
+  const r = tryParseAllowedHost(origin);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message });
+});
+
+const uiProxyRouteSchema = z.string().superRefine((route, ctx) => {
+  const m = /^([A-Z]+) (\S+)$/.exec(route);
+  if (!m) return void ctx.addIssue({ code: 'custom', message: 'must be "METHOD /path", e.g. "GET /host/tickets/:id"' });
+  if (!(uiProxyMethods as readonly string[]).includes(m[1])) {
+    return void ctx.addIssue({ code: 'custom', message: `method must be one of ${uiProxyMethods.join(' ')}` });
+  }
+  const parsed = parsePathPattern(m[2], false);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+});
+
+const endpointSchema = z.strictObject({
+  method: z.enum(endpointMethods, {
+    error: (iss) => `method must be one of ${endpointMethods.join(', ')} (got ${JSON.stringify(iss.input)})`,
+  }),
+  path: z.string().superRefine((path, ctx) => {
+    const parsed = parsePathPattern(path, true);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+  }),
+});
+export type ApiEndpoint = z.infer<typeof endpointSchema>;
+
+function endpointKey(e: ApiEndpoint): string {
+  const parsed = parsePathPattern(e.path, true);
+  return `${e.method} ${parsed.ok ? canonicalPattern(parsed.segments) : e.path}`;
+}
+
+const uiEntrySchema = z.string().superRefine((entry, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+  if (entry.length === 0 || entry.length > 512) return fail('must be a non-empty relative path (max 512)');
+  if (entry.startsWith('/')) return fail('must be a relative path (no leading /)');
+  if (entry.includes('\\')) return fail('must use / as separator');
+  const segments = entry.split('/');
+  if (segments.some((s) => s === '..')) return fail('must not contain .. segments');
+  if (segments.some((s) => s === '' || s === '.')) return fail('must not contain empty or . segments');
+  if (!segments.every((s) => /^[A-Za-z0-9._~@+-]+$/.test(s))) return fail('must be a plain relative file path (letters, digits, . _ ~ @ + -)');
+});
+
+const limitsSchema = z.strictObject({
+  timeoutMs: z.number().int().min(1).max(300_000).optional(),
+  memoryMb: z.number().int().min(16).max(4096).optional(),
+});
+
+export const manifestSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .max(128, { error: 'must be at most 128 characters' })
+      .regex(MANIFEST_NAME_RE, {
+        error: 'must be reverse-DNS in lower case with at least 2 dot-separated segments (e.g. "com.acme.ticket-enricher")',
+      }),
+    publisher: z.string().trim().min(1, { error: 'must not be empty' }).max(128),
+    version: z.string().max(256).regex(SEMVER_RE, { error: 'must be a semantic version (e.g. "1.2.0", "1.0.0-beta.1")' }),
+    runtime: z.literal(MANIFEST_RUNTIME, { error: `must be "${MANIFEST_RUNTIME}"` }),
+    description: z.string().max(2000).optional(),
+    capabilities: z.array(capabilitySchema).superRefine(uniqueBy((c: string) => c, 'capability')),
+    http: z
+      .strictObject({
+        allowedHosts: z
+          .array(allowedHostSchema)
+          .max(100)
+          .superRefine(
+            uniqueBy((h: string) => {
+              const p = tryParseAllowedHost(h);
+              return p.ok ? `${p.value.scheme}://${p.value.wildcard ? '*.' : ''}${p.value.host}:${p.value.port}` : h;
+            }, 'allowed host'),
+          )
+          .default(() => []),
+      })
+      .default(() => ({ allowedHosts: [] })),
+    storage: z
+      .strictObject({
+        namespaces: z
+          .array(z.string().regex(STORAGE_NAMESPACE_RE, { error: 'must match [a-z0-9][a-z0-9_.-]{0,62}' }))
+          .max(100)
+          .superRefine(uniqueBy((n: string) => n, 'namespace'))
+          .optional(),
+      })
+      .default(() => ({})),
+    uiProxy: z
+      .strictObject({
+        routes: z
+          .array(uiProxyRouteSchema)
+          .max(200)
+          .superRefine(
+            uniqueBy((r: string) => {
+              const [method, path = ''] = r.split(' ');
+              const parsed = parsePathPattern(path, false);
+              return parsed.ok ? `${method} ${canonicalPattern(parsed.segments)}` : r;
+            }, 'route'),
+          )
+          .default(() => []),
+      })
+      .default(() => ({ routes: [] })),
+    api: z
+      .strictObject({
+        endpoints: z
+          .array(endpointSchema)
+          .max(200)
+          .superRefine(uniqueBy(endpointKey, 'endpoint'))
+          .default(() => []),
+      })
+      .default(() => ({ endpoints: [] })),
+    ui: z
+      .strictObject({
+        type: z.literal('iframe', { error: 'must be "iframe"' }),
+        entry: uiEntrySchema,
+        menu: z.strictObject({ label: z.string().trim().min(1, { error: 'must not be empty' }).max(64) }).optional(),
+      })
+      .optional(),
+    settings: settingsSchema.default(() => []),
+    limits: limitsSchema.optional(),
+  })
+  .superRefine((m, ctx) => {
+    const has = (cap: CapabilityId) => m.capabilities.includes(cap);
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (m.http.allowedHosts.length > 0 && !has('cap:http.fetch')) {
+      issue(['http', 'allowedHosts'], 'http.allowedHosts requires "cap:http.fetch" in capabilities');
+    }
+    if (m.storage.namespaces && m.storage.namespaces.length > 0 && !has('cap:storage.kv')) {
+      issue(['storage', 'namespaces'], 'storage.namespaces requires "cap:storage.kv" in capabilities');
+    }
+    if (m.uiProxy.routes.length > 0 && !has('cap:ui.proxy')) {
+      issue(['uiProxy', 'routes'], 'uiProxy.routes requires "cap:ui.proxy" in capabilities');
+    }
+    const firstSecret = m.settings.findIndex((s) => s.type === 'secret');
+    if (firstSecret >= 0 && !has('cap:secrets.get')) {
+      issue(['settings', firstSecret, 'type'], 'secret settings require "cap:secrets.get" in capabilities');
+    }
+  });
+
+/** A parsed manifest (defaults filled in). */
+export type Manifest = z.infer<typeof manifestSchema>;
+/** What a `manifest.json` may contain (optional sections may be absent). */
+export type ManifestInput = z.input<typeof manifestSchema>;
+export type ManifestIssue = Issue;
+export type ParseManifestResult = { ok: true; manifest: Manifest } | { ok: false; issues: ManifestIssue[] };
+
+/** Zod issues → `{ path, message }` with JSON paths; an unknown field is reported at its own path. */
+export function zodIssuesToManifestIssues(issues: readonly z.core.$ZodIssue[]): ManifestIssue[] {
+  const out: ManifestIssue[] = [];
+  for (const iss of issues) {
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) out.push({ path: jsonPath([...iss.path, key]), message: `unknown field ${JSON.stringify(key)}` });
+    } else out.push({ path: jsonPath(iss.path), message: iss.message });
+  }
+  return out;
+}
+
+export function parseManifest(input: unknown): ParseManifestResult {
+  const r = manifestSchema.safeParse(input);
+  if (r.success) return { ok: true, manifest: r.data };
+  return { ok: false, issues: zodIssuesToManifestIssues(r.error.issues) };
+}
+
+/** Like parseManifest, but throws AlgaError('E_MANIFEST_INVALID', "<first path>: <message>", { issues }). */
+export function assertManifest(input: unknown): Manifest {
+  const r = parseManifest(input);
+  if (r.ok) return r.manifest;
+  const [first] = r.issues;
+  const more = r.issues.length > 1 ? ` (and ${r.issues.length - 1} more issue${r.issues.length > 2 ? 's' : ''})` : '';
+  throw new AlgaError('E_MANIFEST_INVALID', `manifest is invalid: ${first.path}: ${first.message}${more}`, { issues: r.issues });
+}
+
+/** WIT interfaces the manifest's capabilities cover; always includes `context`, `log` and `types`. */
+export function declaredInterfaces(manifest: { capabilities: readonly string[] }): Set<string> {
+  const out = new Set<string>(['context', 'log', ...capabilityFreeInterfaces]);
+  for (const cap of manifest.capabilities) {
+    if (isCapabilityId(cap)) out.add(capabilityInterfaces[cap]);
+  }
+  return out;
+}
+
+/** Manifest limits above the operator's maxima (paths `$.limits.timeoutMs` / `$.limits.memoryMb`). */
+export function checkLimitsAgainstOperator(
+  manifest: Pick<Manifest, 'limits'>,
+  operator: { maxTimeoutMs: number; maxMemoryMb: number },
+): ManifestIssue[] {
+  const issues: ManifestIssue[] = [];
+  const { timeoutMs, memoryMb } = manifest.limits ?? {};
+  if (timeoutMs !== undefined && timeoutMs > operator.maxTimeoutMs) {
+    issues.push({ path: '$.limits.timeoutMs', message: `timeoutMs ${timeoutMs} exceeds the operator maximum ${operator.maxTimeoutMs}` });
+  }
+  if (memoryMb !== undefined && memoryMb > operator.maxMemoryMb) {
+    issues.push({ path: '$.limits.memoryMb', message: `memoryMb ${memoryMb} exceeds the operator maximum ${operator.maxMemoryMb}` });
+  }
+  return issues;
+}
