@@ -1,0 +1,46 @@
+/** The runner's HTTP surface: thin express handlers over ExecuteService. */
+import express, { type ErrorRequestHandler } from 'express';
+import { AlgaError } from '@alga-psa/extension-contracts';
+import type { ExecuteService } from './execute-service.ts';
+import type { RunnerMetrics } from '../metrics.ts';
+import type { WorkerPool } from '../pool/worker-pool.ts';
+
+export interface RunnerAppDeps {
+  executeService: ExecuteService;
+  metrics: RunnerMetrics;
+  pool: WorkerPool;
+  isReady(): boolean;
+}
+
+export function createRunnerApp(deps: RunnerAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.isReady() && deps.pool.size > 0;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting', workers: deps.pool.size, busy: deps.pool.busy, queued: deps.pool.queued });
+  });
+  app.get('/metrics', async (_req, res) => {
+    deps.metrics.instancesLive.set(deps.pool.instancesLive);
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.post('/v1/execute', express.json({ limit: '24mb' }), async (req, res) => {
+    const outcome = await deps.executeService.execute(req.headers.authorization, req.body);
+    if ('body' in outcome) res.status(200).json(outcome.body);
+    else res.status(outcome.status).json(outcome.error.toBody(outcome.requestId));
+  });
+
+  app.use((_req, res) => { res.status(404).json(new AlgaError('E_NOT_FOUND', 'no such runner route').toBody()); });
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const status = (err as { status?: number }).status;
+    const error = status === 413
+      ? new AlgaError('E_BAD_REQUEST', 'request body is too large')
+      : status && status < 500 ? new AlgaError('E_BAD_REQUEST', 'request body is not valid JSON') : new AlgaError('E_INTERNAL');
+    res.status(error.status).json(error.toBody());
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,114 @@
+/**
+ * bundle (by sha256) → verify hash → manifest → jco transpile (disk cache) → check world and
+ * imports → `WebAssembly.compile` once per process. The result is what the pool posts to workers.
+ *
+ * @example
+ *   const loader = new ComponentLoader({ bundleStore, transpileCache });
+ *   const component = await loader.load(contentHash);   // throws AlgaError E_BUNDLE_*
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LRUCache } from 'lru-cache';
+import {
+  AlgaError, capabilityForInterface, capabilityFreeInterfaces, effectiveCapabilities, readBundle, sha256Hex,
+  witInterfaceOfImport, witPackage, witVersion, type CapabilityId,
+} from '@alga-psa/extension-contracts';
+import { parseManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
+import { providerForInterface } from '../providers/index.ts';
+import type { BundleStore } from './bundle-store.ts';
+import type { TranspileCache } from './transpile-cache.ts';
+import type { PoolComponent } from '../pool/worker-pool.ts';
+
+export interface LoadedComponent extends PoolComponent {
+  manifest: Manifest;
+  /** Capabilities the manifest declares (plus the always-granted ones). */
+  declaredCapabilities: Set<CapabilityId>;
+}
+
+export interface ComponentLoaderOptions {
+  bundleStore: BundleStore;
+  transpileCache: TranspileCache;
+  /** Compiled components kept in memory (each holds ~12 MB of compiled SpiderMonkey). */
+  maxComponents?: number;
+  onCacheResult?(hit: boolean): void;
+}
+
+const handlerExport = `${witPackage}/handler@${witVersion}`;
+
+export class ComponentLoader {
+  private readonly options: ComponentLoaderOptions;
+  private readonly cache: LRUCache<string, LoadedComponent>;
+
+  constructor(options: ComponentLoaderOptions) {
+    this.options = options;
+    this.cache = new LRUCache<string, LoadedComponent>({
+      max: options.maxComponents ?? 64,
+      // fetch() shares one load between concurrent callers; failures are not cached.
+      fetchMethod: (hash) => this.loadUncached(hash),
+    });
+  }
+
+  async load(contentHash: string): Promise<LoadedComponent> {
+    const cached = this.cache.get(contentHash);
+    this.options.onCacheResult?.(cached !== undefined);
+    if (cached) return cached;
+    const loaded = await this.cache.fetch(contentHash);
+    if (!loaded) throw new AlgaError('E_INTERNAL', 'component load returned nothing');
+    return loaded;
+  }
+
+  private async loadUncached(contentHash: string): Promise<LoadedComponent> {
+    const bytes = await this.options.bundleStore.get(contentHash);
+    if (!bytes) throw new AlgaError('E_BUNDLE_NOT_FOUND', `no bundle with content hash ${contentHash}`);
+    if (sha256Hex(bytes) !== contentHash) {
+      throw new AlgaError('E_BUNDLE_INVALID', `bundle ${contentHash} does not match its content hash (corrupt or tampered store)`);
+    }
+    const bundle = await readBundle(bytes);
+    const parsed = parseManifest(bundle.manifestJson);
+    if (!parsed.ok) {
+      const first = parsed.issues[0];
+      throw new AlgaError('E_BUNDLE_INVALID', `bundle manifest is invalid at ${first.path}: ${first.message}`, { issues: parsed.issues });
+    }
+    const manifest = parsed.manifest;
+    const transpiled = await this.options.transpileCache.get(contentHash, async () => bundle.component);
+    if (!transpiled.exports.includes(handlerExport)) {
+      throw new AlgaError('E_BUNDLE_INVALID', `component does not export ${handlerExport}: it was built for a different world`);
+    }
+    const declared = effectiveCapabilities(manifest.capabilities, manifest.capabilities);
+    const interfaces = checkImports(transpiled.imports, declared);
+    const modules: Record<string, WebAssembly.Module> = {};
+    for (const file of transpiled.coreFiles) {
+      modules[file] = await WebAssembly.compile(await readFile(join(transpiled.dir, file)));
+    }
+    return {
+      contentHash,
+      glueUrl: pathToFileURL(transpiled.glueFile).href,
+      modules,
+      interfaces,
+      manifest,
+      declaredCapabilities: declared,
+    };
+  }
+}
+
+/**
+ * Only `alga:extension/*` is ever linked (no WASI), and — defence in depth behind publish's
+ * E_UNDECLARED_IMPORT — only interfaces the manifest's capabilities cover.
+ */
+function checkImports(imports: readonly string[], declared: Set<CapabilityId>): string[] {
+  const interfaces: string[] = [];
+  for (const name of imports) {
+    const iface = witInterfaceOfImport(name);
+    if (!iface || (!providerForInterface(iface) && !capabilityFreeInterfaces.includes(iface))) {
+      throw new AlgaError('E_BUNDLE_INVALID', `component imports ${name}, which the runner does not provide (only ${witPackage}/* interfaces are linked; rebuild with all WASI features disabled)`);
+    }
+    if (capabilityFreeInterfaces.includes(iface)) continue;
+    const capability = capabilityForInterface(iface);
+    if (!capability || !declared.has(capability)) {
+      throw new AlgaError('E_CAPABILITY_DENIED', `component imports ${name} but its manifest does not declare ${capability ?? 'a capability for it'}`);
+    }
+    interfaces.push(iface);
+  }
+  return interfaces;
+}

@@ -1,0 +1,137 @@
+/**
+ * Transpiles a component with jco once per (content hash, toolchain version) and keeps
+ * the output on disk, so a restart or another replica on the same disk skips the ~1 s step.
+ */
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { transpileBytes } from '@bytecodealliance/jco-transpile';
+import { AlgaError } from '@alga-psa/extension-contracts';
+import { asyncImportsFor, handleExport } from './async-imports.ts';
+
+const require = createRequire(import.meta.url);
+const jcoVersion: string = (require('@bytecodealliance/jco-transpile/package.json') as { version: string }).version;
+
+/** Bump when the glue rewrite or transpile options change: old cache entries are then ignored. */
+const pipelineRevision = 2;
+export const toolchainVersion = `jco-transpile@${jcoVersion}+alga.${pipelineRevision}`;
+
+export interface TranspiledComponent {
+  dir: string;
+  glueFile: string;
+  /** Core wasm file names the glue asks for, in the order it asks. */
+  coreFiles: string[];
+  /** WIT interfaces the component imports, as jco reports them (`alga:extension/log`). */
+  imports: string[];
+  exports: string[];
+}
+
+interface CacheMeta { imports: string[]; exports: string[]; coreFiles: string[] }
+
+const glueName = 'component.js';
+
+export class TranspileCache {
+  readonly root: string;
+  private readonly inFlight = new Map<string, Promise<TranspiledComponent>>();
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  dirFor(contentHash: string): string {
+    const tag = createHash('sha256').update(toolchainVersion).digest('hex').slice(0, 12);
+    return join(this.root, `${contentHash}-${tag}`);
+  }
+
+  /** Concurrent callers for the same hash share one transpile. */
+  get(contentHash: string, component: () => Promise<Uint8Array>): Promise<TranspiledComponent> {
+    let pending = this.inFlight.get(contentHash);
+    if (!pending) {
+      pending = this.load(contentHash, component).finally(() => this.inFlight.delete(contentHash));
+      this.inFlight.set(contentHash, pending);
+    }
+    return pending;
+  }
+
+  private async load(contentHash: string, component: () => Promise<Uint8Array>): Promise<TranspiledComponent> {
+    const dir = this.dirFor(contentHash);
+    const cached = await readMeta(dir);
+    if (cached) return { dir, glueFile: join(dir, glueName), ...cached };
+    return this.transpileInto(dir, await component());
+  }
+
+  private async transpileInto(dir: string, bytes: Uint8Array): Promise<TranspiledComponent> {
+    const result = await transpileComponent(bytes);
+    const tmp = `${dir}.${randomBytes(6).toString('hex')}.tmp`;
+    await mkdir(tmp, { recursive: true });
+    for (const [name, data] of Object.entries(result.files)) {
+      await mkdir(dirname(join(tmp, name)), { recursive: true });
+      await writeFile(join(tmp, name), data);
+    }
+    await writeFile(join(tmp, 'meta.json'), JSON.stringify(result.meta));
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir).catch(async (err) => {
+      // Another process won the race with an identical result: keep theirs.
+      await rm(tmp, { recursive: true, force: true });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    });
+    return { dir, glueFile: join(dir, glueName), ...result.meta };
+  }
+}
+
+async function readMeta(dir: string): Promise<CacheMeta | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Transpile bytes into the runner's glue + core modules; throws E_BUNDLE_INVALID for a non-component. */
+export async function transpileComponent(bytes: Uint8Array): Promise<{ files: Record<string, Uint8Array>; meta: CacheMeta }> {
+  let out: Awaited<ReturnType<typeof transpileBytes>>;
+  try {
+    out = await transpileBytes(bytes, {
+      name: 'component',
+      instantiation: 'async',
+      asyncMode: 'jspi',
+      // Every I/O import must be listed: an async host function on a sync import hands a
+      // Promise to synchronous glue and fails with a TypeError (DESIGN.md §11).
+      asyncImports: asyncImportsFor(),
+      asyncExports: [handleExport],
+      emitTypescriptDeclarations: false,
+      noComponentErrorWrapping: true,
+    });
+  } catch (err) {
+    throw new AlgaError('E_BUNDLE_INVALID', `component.wasm is not a valid WebAssembly component: ${firstLine(err)}`);
+  }
+  const files: Record<string, Uint8Array> = {};
+  const coreFiles: string[] = [];
+  for (const [name, data] of Object.entries(out.files)) {
+    if (name === 'component.js') files[glueName] = rewriteGlue(new TextDecoder().decode(data));
+    else if (name.endsWith('.wasm')) { files[name] = data; coreFiles.push(name); }
+  }
+  if (!files[glueName]) throw new AlgaError('E_BUNDLE_INVALID', 'transpile produced no glue module');
+  return { files, meta: { imports: out.imports, exports: out.exports.map(([name]) => name), coreFiles } };
+}
+
+function firstLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0].slice(0, 200);
+}
+
+/**
+ * The glue checks `process.env.JCO_DEBUG` on every internal debug call; a constant cut
+ * warm-call time ~30% (DESIGN.md §11). The runner never enables jco debugging.
+ */
+function rewriteGlue(source: string): Uint8Array {
+  return new TextEncoder().encode(source.replaceAll('globalThis?.process?.env?.JCO_DEBUG', 'false'));
+}
+
+export async function listCachedHashes(root: string): Promise<string[]> {
+  try {
+    return (await readdir(root)).filter((n) => !n.endsWith('.tmp')).map((n) => n.split('-')[0]);
+  } catch {
+    return [];
+  }
+}

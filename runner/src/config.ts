@@ -1,0 +1,73 @@
+/**
+ * Runner configuration: read from the environment in this one place and validated at start-up.
+ * Every variable is documented in README.md ("Runner configuration").
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { JWK } from 'jose';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const runnerConfigSchema = z.object({
+  port: int(0, 65535).default(8081),
+  host: z.string().default('127.0.0.1'),
+  bundleDir: z.string().default('./data/bundles'),
+  cacheDir: z.string().default('./data/transpile-cache'),
+  workers: int(1, 256).default(Math.max(1, availableParallelism())),
+  concurrencyPerWorker: int(1, 256).default(8),
+  maxQueue: int(0, 100_000).default(1000),
+  isolation: z.enum(['pooled', 'fresh']).default('pooled'),
+  maxUsesPerInstance: int(1, 1_000_000).default(10_000),
+  prewarmPerKey: int(0, 16).default(1),
+  maxKeysPerWorker: int(1, 10_000).default(256),
+  /** Operator ceilings; a manifest may ask for less, never more. */
+  maxTimeoutMs: int(10, 600_000).default(30_000),
+  defaultMemoryMb: int(16, 4096).default(128),
+  maxMemoryMb: int(16, 4096).default(256),
+  logMaxLines: int(1, 10_000).default(200),
+  logMaxBytes: int(256, 10 * 1024 * 1024).default(64 * 1024),
+  /** Public JWKs (with kid) of the gateway's execution-token signing keys. */
+  trustedKeys: z.array(z.custom<JWK>((k) => typeof k === 'object' && k !== null && typeof (k as JWK).kid === 'string', 'each key needs a kid')).min(1),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type RunnerConfig = z.infer<typeof runnerConfigSchema>;
+export type RunnerConfigInput = z.input<typeof runnerConfigSchema>;
+
+/** RUNNER_TRUSTED_KEYS is a JWKS JSON document or a path to one. */
+function readTrustedKeys(value: string | undefined): unknown {
+  if (!value) return undefined;
+  const text = value.trim().startsWith('{') || value.trim().startsWith('[') ? value : readFileSync(value, 'utf8');
+  const parsed = JSON.parse(text) as { keys?: unknown } | unknown[];
+  return Array.isArray(parsed) ? parsed : parsed.keys;
+}
+
+export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<RunnerConfigInput> = {}): RunnerConfig {
+  const result = runnerConfigSchema.safeParse({
+    port: env.RUNNER_PORT,
+    host: env.RUNNER_HOST,
+    bundleDir: env.BUNDLE_STORE_DIR,
+    cacheDir: env.RUNNER_CACHE_DIR,
+    workers: env.RUNNER_WORKERS,
+    concurrencyPerWorker: env.RUNNER_CONCURRENCY_PER_WORKER,
+    maxQueue: env.RUNNER_MAX_QUEUE,
+    isolation: env.RUNNER_ISOLATION,
+    maxUsesPerInstance: env.RUNNER_MAX_USES_PER_INSTANCE,
+    prewarmPerKey: env.RUNNER_PREWARM,
+    maxKeysPerWorker: env.RUNNER_MAX_KEYS_PER_WORKER,
+    maxTimeoutMs: env.RUNNER_MAX_TIMEOUT_MS,
+    defaultMemoryMb: env.RUNNER_DEFAULT_MEMORY_MB,
+    maxMemoryMb: env.RUNNER_MAX_MEMORY_MB,
+    logMaxLines: env.RUNNER_LOG_MAX_LINES,
+    logMaxBytes: env.RUNNER_LOG_MAX_BYTES,
+    trustedKeys: readTrustedKeys(env.RUNNER_TRUSTED_KEYS),
+    logLevel: env.LOG_LEVEL,
+    ...overrides,
+  });
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`invalid runner configuration:\n${lines}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,91 @@
+/**
+ * Runner assembly: one call builds the whole service for `main.ts`, the gateway's `npm start`, tests and benchmarks.
+ *
+ * @example
+ *   const runner = await createRunner(runnerConfigFromEnv());
+ *   const { url } = await runner.listen();
+ *   await runner.close();
+ */
+import v8 from 'node:v8';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { executionTokenVerifier } from '@alga-psa/extension-contracts';
+import type { RunnerConfig } from './config.ts';
+import { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
+import { TranspileCache } from './component/transpile-cache.ts';
+import { ComponentLoader } from './component/component-loader.ts';
+import { WorkerPool } from './pool/worker-pool.ts';
+import { ExecuteService } from './api/execute-service.ts';
+import { createRunnerApp } from './api/http-app.ts';
+import { createRunnerMetrics } from './metrics.ts';
+
+export { runnerConfigFromEnv, type RunnerConfig } from './config.ts';
+export { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
+export { TranspileCache, toolchainVersion } from './component/transpile-cache.ts';
+export type { ExecuteBody, ExecuteSuccess } from './api/execute-schema.ts';
+
+export interface Runner {
+  app: ReturnType<typeof createRunnerApp>;
+  loader: ComponentLoader;
+  pool: WorkerPool;
+  logger: Logger;
+  listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
+  close(): Promise<void>;
+}
+
+let ceilingPages: number | undefined;
+
+/**
+ * V8 flags are process-wide and only one ceiling can hold; it must be set before the first
+ * wasm memory exists. Worker `resourceLimits` do not cover wasm memory (DESIGN.md §11).
+ */
+function setWasmMemoryCeiling(maxMemoryMb: number): void {
+  const pages = maxMemoryMb * 16;
+  if (ceilingPages === undefined) {
+    v8.setFlagsFromString(`--wasm-max-mem-pages=${pages}`);
+    ceilingPages = pages;
+  }
+}
+
+export async function createRunner(config: RunnerConfig, options: { bundleStore?: BundleStore; logger?: Logger } = {}): Promise<Runner> {
+  setWasmMemoryCeiling(config.maxMemoryMb);
+  const logger = options.logger ?? pino({ name: 'alga-runner', level: config.logLevel, redact: ['req.headers.authorization', '*.executionToken', '*.secrets'] });
+  const metrics = createRunnerMetrics();
+  const loader = new ComponentLoader({
+    bundleStore: options.bundleStore ?? new FileBundleStore(config.bundleDir),
+    transpileCache: new TranspileCache(config.cacheDir),
+    onCacheResult: (hit) => metrics.componentCache.inc({ result: hit ? 'hit' : 'miss' }),
+  });
+  const pool = new WorkerPool({
+    size: config.workers,
+    concurrencyPerWorker: config.concurrencyPerWorker,
+    maxQueue: config.maxQueue,
+    isolation: config.isolation,
+    maxUsesPerInstance: config.maxUsesPerInstance,
+    prewarmPerKey: Math.max(config.prewarmPerKey, config.isolation === 'fresh' ? 1 : 0),
+    maxKeysPerWorker: config.maxKeysPerWorker,
+    logLimits: { maxLines: config.logMaxLines, maxBytes: config.logMaxBytes },
+  }, { onWorkerReplaced: (reason) => metrics.workerReplacements.inc({ reason }) });
+  let ready = false;
+  await pool.start();
+  ready = true;
+  const executeService = new ExecuteService({ config, verifyToken: executionTokenVerifier({ keys: config.trustedKeys }), loader, pool, metrics, logger });
+  const app = createRunnerApp({ executeService, metrics, pool, isReady: () => ready });
+  const servers: Server[] = [];
+  return {
+    app, loader, pool, logger,
+    async listen(port = config.port, host = config.host) {
+      const server = app.listen(port, host);
+      await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
+      servers.push(server);
+      const address = server.address() as AddressInfo;
+      return { url: `http://${host}:${address.port}`, server };
+    },
+    async close() {
+      ready = false;
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await pool.close();
+    },
+  };
+}

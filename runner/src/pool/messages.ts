@@ -1,0 +1,65 @@
+/** Messages between the pool (main thread) and its workers. */
+import type { InstallSpec } from '../api/execute-schema.ts';
+import type { GuestLogLine } from '../providers/provider.ts';
+import type { GuestRequest } from '../component/instance-builder.ts';
+
+export type Isolation = 'pooled' | 'fresh';
+
+export interface WorkerSettings {
+  isolation: Isolation;
+  /** Retire a pooled instance after this many requests. */
+  maxUsesPerInstance: number;
+  /** Idle instances kept ready per (install, component). */
+  prewarmPerKey: number;
+  /** Bound on distinct (install, component) instance pools per worker. */
+  maxKeysPerWorker: number;
+  logLimits: { maxLines: number; maxBytes: number };
+}
+
+export interface LoadMessage {
+  type: 'load';
+  contentHash: string;
+  glueUrl: string;
+  modules: Record<string, WebAssembly.Module>;
+  interfaces: string[];
+}
+
+export interface WorkerJob {
+  contentHash: string;
+  install: InstallSpec;
+  request: GuestRequest;
+  requestId: string;
+  deadlineMs: number;
+  memoryLimitBytes: number;
+  executionToken: string;
+  /** Capability ids the request may use: declared ∩ granted ∩ token. */
+  effectiveCapabilities: string[];
+  /** Per-interface `prepare` results. */
+  prepared: Record<string, unknown>;
+}
+
+export interface ExecuteMessage { type: 'execute'; id: number; job: WorkerJob }
+export interface WarmMessage { type: 'warm'; contentHash: string; installId: string }
+
+export type ToWorker = LoadMessage | ExecuteMessage | WarmMessage;
+
+export type WorkerErrorCode = 'E_GUEST_TRAP' | 'E_MEMORY_LIMIT' | 'E_BUNDLE_INVALID' | 'E_INTERNAL';
+
+export type JobResult =
+  | {
+      ok: true;
+      status: number;
+      headers: Array<[string, string]>;
+      body: Uint8Array | undefined;
+      logs: GuestLogLine[];
+      hostCalls: number;
+      durationMs: number;
+      /** True when this request ran on an instance created for it (not reused). */
+      coldInstance: boolean;
+    }
+  | { ok: false; code: WorkerErrorCode; message: string; logs: GuestLogLine[]; hostCalls: number; durationMs: number };
+
+export type FromWorker =
+  | { type: 'started'; id: number }
+  | { type: 'result'; id: number; result: JobResult }
+  | { type: 'stats'; instancesLive: number };

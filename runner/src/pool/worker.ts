@@ -1,0 +1,233 @@
+/**
+ * A pool worker: owns component instances and runs one request per instance at a time.
+ * Instances are keyed by (install, component) so guest globals never cross installs.
+ * Any trap or throw discards the instance (it is poisoned: DESIGN.md §11).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { providerForInterface } from '../providers/index.ts';
+import type { HostFunctions, GuestLogLine, LogLevel, RequestScope } from '../providers/provider.ts';
+import { instantiateComponent, type ComponentInstance, type GuestResponse, type LoadedGlue } from '../component/instance-builder.ts';
+import type { FromWorker, JobResult, LoadMessage, ToWorker, WorkerJob, WorkerSettings } from './messages.ts';
+
+const settings = workerData as WorkerSettings;
+const port = parentPort!;
+
+const glues = new Map<string, Promise<LoadedGlue>>();
+const interfacesByHash = new Map<string, string[]>();
+/** key `${installId}|${contentHash}` → idle, ready instances (insertion order = LRU for eviction). */
+const idle = new Map<string, ComponentInstance[]>();
+const refilling = new Set<string>();
+/** Configured provider state by `${installId}|${configVersion}|${iface}`. */
+const configured = new Map<string, unknown>();
+let instancesLive = 0;
+const memorySlackBytes = 2 * 1024 * 1024;
+
+function post(message: FromWorker): void {
+  port.postMessage(message);
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'load') load(message);
+  else if (message.type === 'execute') void execute(message.id, message.job);
+  else if (message.type === 'warm') void refill(message.installId, message.contentHash);
+});
+
+function load(message: LoadMessage): void {
+  interfacesByHash.set(message.contentHash, message.interfaces);
+  glues.set(message.contentHash, import(message.glueUrl).then((mod: { instantiate: LoadedGlue['instantiate'] }) => ({
+    instantiate: mod.instantiate,
+    modules: message.modules,
+    interfaces: message.interfaces,
+  })));
+}
+
+async function newInstance(contentHash: string): Promise<ComponentInstance> {
+  const glue = glues.get(contentHash);
+  if (!glue) throw new Error(`component ${contentHash} was not loaded into this worker`);
+  const instance = await instantiateComponent(await glue);
+  instancesLive++;
+  return instance;
+}
+
+function discard(_instance: ComponentInstance): void {
+  instancesLive--;
+}
+
+function keyOf(installId: string, contentHash: string): string {
+  return `${installId}|${contentHash}`;
+}
+
+function takeIdle(key: string): ComponentInstance | undefined {
+  const list = idle.get(key);
+  const instance = list?.pop();
+  if (list) { idle.delete(key); idle.set(key, list); } // touch for LRU
+  return instance;
+}
+
+function putIdle(key: string, instance: ComponentInstance): void {
+  const list = idle.get(key) ?? [];
+  list.push(instance);
+  idle.delete(key);
+  idle.set(key, list);
+  while (idle.size > settings.maxKeysPerWorker) {
+    const [oldest, instances] = idle.entries().next().value!;
+    idle.delete(oldest);
+    instances.forEach(discard);
+  }
+}
+
+/** Keep `prewarmPerKey` never-used (fresh) or ready (pooled) instances so requests do not wait for instantiation. */
+async function refill(installId: string, contentHash: string): Promise<void> {
+  const key = keyOf(installId, contentHash);
+  if (refilling.has(key)) return;
+  refilling.add(key);
+  try {
+    while ((idle.get(key)?.length ?? 0) < settings.prewarmPerKey) putIdle(key, await newInstance(contentHash));
+  } catch {
+    // A component that cannot instantiate fails the next request with a clear error instead.
+  } finally {
+    refilling.delete(key);
+    post({ type: 'stats', instancesLive });
+  }
+}
+
+async function execute(id: number, job: WorkerJob): Promise<void> {
+  post({ type: 'started', id });
+  const started = performance.now();
+  const logs = new GuestLogBuffer(settings.logLimits);
+  const key = keyOf(job.install.installId, job.contentHash);
+  let instance: ComponentInstance | undefined;
+  let coldInstance = false;
+  const finish = (result: JobResult) => {
+    post({ type: 'result', id, result });
+    // Refill after answering so the next request finds a ready instance.
+    setImmediate(() => void refill(job.install.installId, job.contentHash));
+  };
+  try {
+    instance = takeIdle(key);
+    if (!instance) { instance = await newInstance(job.contentHash); coldInstance = true; }
+  } catch (err) {
+    return finish({ ok: false, code: 'E_BUNDLE_INVALID', message: `component failed to instantiate: ${errorText(err)}`, logs: logs.lines, hostCalls: 0, durationMs: performance.now() - started });
+  }
+  instance.slot.hostCalls = 0;
+  instance.slot.bindings = bindProviders(job, logs);
+  instance.uses++;
+  let response: GuestResponse;
+  try {
+    response = await instance.handle(job.request);
+  } catch (err) {
+    // SpiderMonkey traps a little below the ceiling (measured: 127.06 of 128 MiB), hence the slack.
+    const tooBig = instance.memoryBytes() >= job.memoryLimitBytes - memorySlackBytes || isOutOfMemory(err);
+    discard(instance);
+    return finish({
+      ok: false,
+      code: tooBig ? 'E_MEMORY_LIMIT' : 'E_GUEST_TRAP',
+      message: tooBig ? `the extension exceeded its memory limit of ${Math.round(job.memoryLimitBytes / 1048576)} MiB` : `the extension trapped: ${errorText(err)}`,
+      logs: logs.lines,
+      hostCalls: instance.slot.hostCalls,
+      durationMs: performance.now() - started,
+    });
+  } finally {
+    // Drop request-scoped bindings so nothing of this request stays reachable from the instance.
+    instance.slot.bindings = {};
+  }
+  const hostCalls = instance.slot.hostCalls;
+  const memoryBytes = instance.memoryBytes();
+  const overLimit = memoryBytes > job.memoryLimitBytes;
+  if (settings.isolation === 'fresh' || overLimit || instance.uses >= settings.maxUsesPerInstance) discard(instance);
+  else putIdle(key, instance);
+  if (overLimit) {
+    // The install's limit can sit below the process-wide ceiling: a call that ends above it fails too.
+    return finish({ ok: false, code: 'E_MEMORY_LIMIT', message: `the extension grew to ${Math.round(memoryBytes / 1048576)} MiB, past its limit of ${Math.round(job.memoryLimitBytes / 1048576)} MiB`, logs: logs.lines, hostCalls, durationMs: performance.now() - started });
+  }
+  const invalid = invalidResponse(response);
+  if (invalid) return finish({ ok: false, code: 'E_GUEST_TRAP', message: invalid, logs: logs.lines, hostCalls, durationMs: performance.now() - started });
+  finish({ ok: true, status: response.status, headers: response.headers, body: response.body, logs: logs.lines, hostCalls, durationMs: performance.now() - started, coldInstance });
+}
+
+function bindProviders(job: WorkerJob, logs: GuestLogBuffer): Record<string, HostFunctions> {
+  const scopeBase = {
+    requestId: job.requestId,
+    tenantId: job.install.tenantId,
+    extensionId: job.install.extensionId,
+    installId: job.install.installId,
+    versionId: job.install.versionId,
+    deadlineMs: job.deadlineMs,
+    install: job.install,
+    executionToken: job.executionToken,
+    log: (level: LogLevel, message: string, fields: Record<string, string>) => logs.push(level, message, fields),
+    markSensitive: (value: string) => logs.addSensitive(value),
+  };
+  const bindings: Record<string, HostFunctions> = {};
+  for (const iface of interfacesByHash.get(job.contentHash) ?? []) {
+    const provider = providerForInterface(iface);
+    if (!provider) continue;
+    if (!job.effectiveCapabilities.includes(provider.capability)) {
+      bindings[iface] = provider.denied();
+      continue;
+    }
+    const cacheKey = `${job.install.installId}|${job.install.configVersion}|${iface}`;
+    let state = configured.get(cacheKey);
+    if (state === undefined) {
+      state = provider.configure(job.install);
+      if (configured.size > 2000) configured.clear();
+      configured.set(cacheKey, state);
+    }
+    const scope: RequestScope = { ...scopeBase, prepared: job.prepared[iface] };
+    bindings[iface] = provider.bind(scope, state);
+  }
+  return bindings;
+}
+
+function invalidResponse(res: GuestResponse): string | undefined {
+  if (!res || typeof res !== 'object') return 'the extension returned no response';
+  if (!Number.isInteger(res.status) || res.status < 100 || res.status > 599) return `the extension returned an invalid HTTP status ${String(res.status)}`;
+  if (!Array.isArray(res.headers)) return 'the extension returned invalid headers';
+  return undefined;
+}
+
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof RangeError && /memory|allocation/i.test(err.message);
+}
+
+/** Only the first line of an engine error: never a guest-controlled payload of arbitrary size. */
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.split('\n')[0].slice(0, 300);
+}
+
+/** Bounded per-request guest log; values marked sensitive are redacted before a line is kept. */
+class GuestLogBuffer {
+  readonly lines: GuestLogLine[] = [];
+  private bytes = 0;
+  private dropped = 0;
+  private readonly sensitive = new Set<string>();
+  private readonly limits: WorkerSettings['logLimits'];
+
+  constructor(limits: WorkerSettings['logLimits']) {
+    this.limits = limits;
+  }
+
+  addSensitive(value: string): void {
+    if (value.length >= 4) this.sensitive.add(value);
+  }
+
+  private redact(text: string): string {
+    let out = text;
+    for (const value of this.sensitive) out = out.split(value).join('[REDACTED]');
+    return out;
+  }
+
+  push(level: LogLevel, message: string, fields: Record<string, string>): void {
+    const clean: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fields)) clean[this.redact(k)] = this.redact(v);
+    const line: GuestLogLine = { level, message: this.redact(message), fields: clean, ts: Date.now() };
+    const size = line.message.length + Object.entries(clean).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    if (this.lines.length >= this.limits.maxLines || this.bytes + size > this.limits.maxBytes) {
+      if (this.dropped++ === 0) this.lines.push({ level: 'warn', message: `log limit reached (${this.limits.maxLines} lines / ${this.limits.maxBytes} bytes per request); further lines dropped`, fields: {}, ts: Date.now() });
+      return;
+    }
+    this.bytes += size;
+    this.lines.push(line);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The shape every capability provider has, after Spin's "factors": the runner core only
+ * iterates over the registry (`providers/index.ts`) and never names a provider.
+ *
+ * Phases:
+ *  - `configure(install)`: parse allowlists, namespaces… once per install config version (cached by the core).
+ *  - `prepare(execute)`: optional, runs on the main thread before dispatch; its result is
+ *    posted to the worker (e.g. decrypted secrets from the shared cache).
+ *  - `bind(scope, configured)`: the host functions for one request, keyed by WIT function name.
+ *  - `denied()`: the functions an interface answers with when it is declared but not granted.
+ *
+ * @example
+ *   export const logProvider: CapabilityProvider<null> = {
+ *     capability: 'cap:log.emit', witInterface: 'log', asyncFunctions: [],
+ *     configure: () => null,
+ *     bind: (scope) => ({ emit: (level, message, fields) => scope.log(level, message, fields) }),
+ *     denied: () => ({ emit: () => {} }),
+ *   };
+ */
+import type { CapabilityId, WitInterfaceName } from '@alga-psa/extension-contracts';
+import type { ExecuteBody, InstallSpec } from '../api/execute-schema.ts';
+
+export type HostFunction = (...args: any[]) => unknown;
+/** WIT function name (kebab-case, `list` for `%list`) → host implementation. */
+export type HostFunctions = Record<string, HostFunction>;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface GuestLogLine {
+  level: LogLevel;
+  message: string;
+  fields: Record<string, string>;
+  ts: number;
+}
+
+/** What a provider sees of one request. */
+export interface RequestScope {
+  readonly requestId: string;
+  readonly tenantId: string;
+  readonly extensionId: string;
+  readonly installId: string;
+  readonly versionId: string;
+  /** Absolute Unix ms. */
+  readonly deadlineMs: number;
+  readonly install: InstallSpec;
+  /** Forwarded on callbacks to the gateway (storage, ui-proxy). */
+  readonly executionToken: string;
+  /** This provider's `prepare` result, if it has one. */
+  readonly prepared: unknown;
+  /** Append a guest log line; bounded and redacted by the core. */
+  log(level: LogLevel, message: string, fields: Record<string, string>): void;
+  /** Values that must never leave the runner (e.g. decrypted secrets); the core redacts them from logs. */
+  markSensitive(value: string): void;
+}
+
+export interface PrepareContext {
+  body: ExecuteBody;
+  granted: boolean;
+  /** True when the component imports this provider's interface. */
+  imported: boolean;
+  signal: AbortSignal;
+}
+
+export interface CapabilityProvider<Configured = unknown> {
+  readonly capability: CapabilityId;
+  readonly witInterface: WitInterfaceName;
+  /** WIT function names whose host side returns a Promise (JSPI suspends the guest). */
+  readonly asyncFunctions: readonly string[];
+  configure(install: InstallSpec): Configured;
+  bind(scope: RequestScope, configured: Configured): HostFunctions;
+  denied(): HostFunctions;
+  prepare?(ctx: PrepareContext): Promise<unknown>;
+}
+
+/** jco's guest-side error for a WIT `result` err: `{ tag, val }` thrown from the host function. */
+export function witError(tag: string, val?: unknown): { tag: string; val?: unknown } {
+  return val === undefined ? { tag } : { tag, val };
+}
