@@ -3,15 +3,13 @@
  * the output on disk, so a restart or another replica on the same disk skips the ~1 s step.
  */
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
-import { AlgaError } from '@alga-psa/extension-contracts';
+import { AlgaError, installedPackageVersion } from '@alga-psa/extension-contracts';
 import { asyncImportsFor, handleExport } from './async-imports.ts';
 
-const require = createRequire(import.meta.url);
-const jcoVersion: string = (require('@bytecodealliance/jco-transpile/package.json') as { version: string }).version;
+const jcoVersion = installedPackageVersion('@bytecodealliance/jco-transpile', import.meta.url);
 
 /** Bump when the glue rewrite or transpile options change: old cache entries are then ignored. */
 const pipelineRevision = 2;

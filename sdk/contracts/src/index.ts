@@ -1,3 +1,6 @@
 export * from './errors.ts';
 export * from './capabilities.ts';
+export * from './bundle.ts';
+export * from './execution-token.ts';
 export * from './manifest.ts';
+export * from './package-version.ts';

@@ -1,0 +1,103 @@
+/**
+ * `alga component build`: TypeScript → esbuild bundle → componentize-js against the
+ * narrowed world, with every WASI feature disabled so the component imports only
+ * `alga:extension/*`. Writes `dist/component.wasm` and `dist/manifest.json`.
+ *
+ * @example
+ *   const result = await buildComponent({ projectDir: 'samples/hello', onProgress: console.log });
+ *   result.componentPath  // samples/hello/dist/component.wasm
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile, cp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+import { assertManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
+import { buildWorldName, hostModuleSource, narrowedWit } from './world.ts';
+import { openBuildPreopens } from './preopens.ts';
+
+export interface BuildOptions {
+  projectDir: string;
+  /** Defaults to `<projectDir>/dist`. */
+  outDir?: string;
+  /** Entry module; defaults to `src/index.ts`. */
+  entry?: string;
+  onProgress?(message: string): void;
+}
+
+export interface BuildResult {
+  manifest: Manifest;
+  outDir: string;
+  componentPath: string;
+  /** Imports the component really has: `alga:extension/log@0.1.0`, … */
+  imports: string[];
+  durations: { bundleMs: number; componentizeMs: number };
+}
+
+/** Everything a StarlingMonkey guest could reach outside `alga:extension/*` (DESIGN.md §3). */
+const disabledWasiFeatures = ['stdio', 'random', 'clocks', 'http', 'fetch-event'] as const;
+
+
+export async function buildComponent(options: BuildOptions): Promise<BuildResult> {
+  const projectDir = resolve(options.projectDir);
+  const outDir = resolve(options.outDir ?? join(projectDir, 'dist'));
+  const progress = options.onProgress ?? (() => {});
+  const manifestJson = JSON.parse(await readFile(join(projectDir, 'manifest.json'), 'utf8')) as unknown;
+  const manifest = assertManifest(manifestJson);
+  const entry = resolve(projectDir, options.entry ?? 'src/index.ts');
+  const work = await mkdtemp(join(tmpdir(), 'alga-build-'));
+  try {
+    progress(`bundling ${entry}`);
+    let t = performance.now();
+    const bundlePath = join(work, 'guest.js');
+    await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      outfile: bundlePath,
+      logLevel: 'silent',
+      external: ['alga:extension/*'],
+      plugins: [{
+        name: 'alga-host',
+        setup(build) {
+          build.onResolve({ filter: /^alga:host$/ }, () => ({ path: 'alga:host', namespace: 'alga-host' }));
+          build.onLoad({ filter: /.*/, namespace: 'alga-host' }, () => ({ contents: hostModuleSource(manifest.capabilities), loader: 'js' }));
+        },
+      }],
+    });
+    const bundleMs = performance.now() - t;
+    const witPath = join(work, 'world.wit');
+    await writeFile(witPath, await narrowedWit(manifest.capabilities));
+    progress(`componentizing against world "${buildWorldName}" (capabilities: ${manifest.capabilities.join(', ') || 'none'}); this takes a few seconds`);
+    t = performance.now();
+    await openBuildPreopens();
+    const { componentize } = await import('@bytecodealliance/componentize-js');
+    const { component, imports } = await componentize({
+      sourcePath: bundlePath,
+      witPath,
+      worldName: buildWorldName,
+      disableFeatures: [...disabledWasiFeatures],
+    });
+    const componentizeMs = performance.now() - t;
+    await mkdir(outDir, { recursive: true });
+    const componentPath = join(outDir, 'component.wasm');
+    await writeFile(componentPath, component);
+    await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifestJson, null, 2) + '\n');
+    await copyUi(projectDir, outDir, manifest);
+    const importNames = [...new Set(imports.map(([iface]) => iface))];
+    progress(`built ${componentPath} (${(component.byteLength / 1048576).toFixed(1)} MiB, imports: ${importNames.join(', ')})`);
+    return { manifest, outDir, componentPath, imports: importNames, durations: { bundleMs, componentizeMs } };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function copyUi(projectDir: string, outDir: string, manifest: Manifest): Promise<void> {
+  if (!manifest.ui) return;
+  const uiDir = join(projectDir, 'ui');
+  const exists = await stat(uiDir).then((s) => s.isDirectory(), () => false);
+  if (!exists) throw new Error(`manifest.ui.entry is ${manifest.ui.entry} but ${uiDir} does not exist`);
+  await rm(join(outDir, 'ui'), { recursive: true, force: true });
+  await cp(uiDir, join(outDir, 'ui'), { recursive: true });
+}

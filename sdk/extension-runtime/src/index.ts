@@ -1,0 +1,11 @@
+/**
+ * @alga-psa/extension-runtime — the guest SDK for Alga extensions.
+ *
+ * @example
+ *   import { createRouter, jsonResponse } from '@alga-psa/extension-runtime';
+ *   const app = createRouter().get('/hello', (req, ctx) => jsonResponse(200, { hi: ctx.install.tenantId }));
+ *   export const handler = app.handler();
+ */
+export { createRouter, Router, jsonResponse, textResponse, type Request, type Response, type RouteHandler } from './router.ts';
+export { createContext, type Context, type FetchInit, type FetchResponse, type InstallInfo, type StoredValue } from './context.ts';
+export { HostError, CapabilityNotDeclaredError } from './errors.ts';

@@ -1,0 +1,110 @@
+/**
+ * A small Hono-style router for extension handlers.
+ *
+ * @example
+ *   const app = createRouter();
+ *   app.get('/tickets/:id', async (req, ctx) => jsonResponse(200, { id: req.params.id, config: ctx.config }));
+ *   export const handler = app.handler();
+ */
+import type { HttpRequest, HttpResponse } from 'alga:extension/handler@0.1.0';
+import { createContext, type Context } from './context.ts';
+
+export interface Request {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: Map<string, string>;
+  body: Uint8Array | undefined;
+  text(): string;
+  json<T = unknown>(): T;
+}
+
+export type Response = HttpResponse;
+export type RouteHandler = (req: Request, ctx: Context) => Response | Promise<Response>;
+
+interface Route {
+  method: string;
+  segments: string[];
+  handler: RouteHandler;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function jsonResponse(status: number, body: unknown, headers: Array<[string, string]> = []): Response {
+  return { status, headers: [['content-type', 'application/json'], ...headers], body: encoder.encode(JSON.stringify(body)) };
+}
+
+export function textResponse(status: number, text: string, headers: Array<[string, string]> = []): Response {
+  return { status, headers: [['content-type', 'text/plain; charset=utf-8'], ...headers], body: encoder.encode(text) };
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter(Boolean);
+}
+
+function match(route: Route, segments: string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < route.segments.length; i++) {
+    const pattern = route.segments[i];
+    if (pattern === '*') { params['*'] = segments.slice(i).join('/'); return params; }
+    const actual = segments[i];
+    if (actual === undefined) return undefined;
+    if (pattern.startsWith(':')) params[pattern.slice(1)] = decodeURIComponent(actual);
+    else if (pattern !== actual) return undefined;
+  }
+  return segments.length === route.segments.length ? params : undefined;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+  private notFound: RouteHandler = (req) => jsonResponse(404, { error: { code: 'E_NOT_FOUND', message: `no route for ${req.method} ${req.path}` } });
+
+  on(method: string, path: string, handler: RouteHandler): this {
+    this.routes.push({ method: method.toUpperCase(), segments: split(path), handler });
+    return this;
+  }
+  get(path: string, handler: RouteHandler): this { return this.on('GET', path, handler); }
+  post(path: string, handler: RouteHandler): this { return this.on('POST', path, handler); }
+  put(path: string, handler: RouteHandler): this { return this.on('PUT', path, handler); }
+  patch(path: string, handler: RouteHandler): this { return this.on('PATCH', path, handler); }
+  delete(path: string, handler: RouteHandler): this { return this.on('DELETE', path, handler); }
+  fallback(handler: RouteHandler): this { this.notFound = handler; return this; }
+
+  handle(raw: HttpRequest): Response | Promise<Response> {
+    const segments = split(raw.path);
+    for (const route of this.routes) {
+      if (route.method !== raw.method && !(route.method === 'GET' && raw.method === 'HEAD')) continue;
+      const params = match(route, segments);
+      if (params) return route.handler(toRequest(raw, params), createContext());
+    }
+    return this.notFound(toRequest(raw, {}), createContext());
+  }
+
+  /** The object to export as `handler` from the component's entry module. */
+  handler(): { handle(req: HttpRequest): Response | Promise<Response> } {
+    return { handle: (req) => this.handle(req) };
+  }
+}
+
+export function createRouter(): Router {
+  return new Router();
+}
+
+function toRequest(raw: HttpRequest, params: Record<string, string>): Request {
+  const query = new URLSearchParams();
+  for (const [k, v] of raw.query) query.append(k, v);
+  const headers = new Map<string, string>();
+  for (const [k, v] of raw.headers) headers.set(k.toLowerCase(), v);
+  return {
+    method: raw.method,
+    path: raw.path,
+    params,
+    query,
+    headers,
+    body: raw.body,
+    text: () => (raw.body ? decoder.decode(raw.body) : ''),
+    json: <T>() => JSON.parse(raw.body ? decoder.decode(raw.body) : 'null') as T,
+  };
+}
