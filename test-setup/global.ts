@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { buildCached } from '../sdk/cli/src/build/build-cache.ts';
+import { allFixtures, fixtureComponent } from './fixture-components.ts';
 
 export const samplesDir = fileURLToPath(new URL('../samples/', import.meta.url));
 
@@ -15,4 +16,5 @@ export default async function setup(): Promise<void> {
     const build = await buildCached(`${samplesDir}${name}`);
     if (!build.fromCache) console.log(`[global-setup] built sample ${name} in ${Date.now() - started} ms`);
   }
+  for (const spec of allFixtures) await fixtureComponent(spec);
 }

@@ -37,6 +37,8 @@ export interface ExecuteInput {
   grantedCapabilities?: string[];
   /** Overrides for adversarial cases. */
   token?: string | null;
+  /** Sign with this key instead of the harness's own. */
+  signer?: ExecutionSigningKey;
   rawBody?: unknown;
 }
 
@@ -70,7 +72,7 @@ export async function startRunnerHarness(overrides: Partial<RunnerConfig> = {}):
     const installId = input.installId ?? 'install-1';
     const deadlineMs = Date.now() + (input.timeoutMs ?? 5000);
     const token = input.token === undefined
-      ? await mintExecutionToken(signer, { requestId, tenantId, installId, extensionId: 'ext-1', capabilities: input.grantedCapabilities ?? [] }, deadlineMs)
+      ? await mintExecutionToken(input.signer ?? signer, { requestId, tenantId, installId, extensionId: 'ext-1', capabilities: input.grantedCapabilities ?? [] }, deadlineMs)
       : input.token;
     const body = input.rawBody ?? {
       context: { requestId, tenantId, extensionId: 'ext-1', installId, versionId: 'v1', contentHash: input.contentHash },

@@ -100,13 +100,16 @@ function checkImports(imports: readonly string[], declared: Set<CapabilityId>): 
   const interfaces: string[] = [];
   for (const name of imports) {
     const iface = witInterfaceOfImport(name);
-    if (!iface || (!providerForInterface(iface) && !capabilityFreeInterfaces.includes(iface))) {
+    if (iface && capabilityFreeInterfaces.includes(iface)) continue;
+    const capability = iface ? capabilityForInterface(iface) : undefined;
+    if (!iface || !capability) {
       throw new AlgaError('E_BUNDLE_INVALID', `component imports ${name}, which the runner does not provide (only ${witPackage}/* interfaces are linked; rebuild with all WASI features disabled)`);
     }
-    if (capabilityFreeInterfaces.includes(iface)) continue;
-    const capability = capabilityForInterface(iface);
-    if (!capability || !declared.has(capability)) {
-      throw new AlgaError('E_CAPABILITY_DENIED', `component imports ${name} but its manifest does not declare ${capability ?? 'a capability for it'}`);
+    if (!declared.has(capability)) {
+      throw new AlgaError('E_CAPABILITY_DENIED', `component imports ${name} but its manifest does not declare ${capability}`);
+    }
+    if (!providerForInterface(iface)) {
+      throw new AlgaError('E_BUNDLE_INVALID', `component imports ${name}, which this runner version does not implement`);
     }
     interfaces.push(iface);
   }

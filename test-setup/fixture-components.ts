@@ -1,0 +1,84 @@
+/**
+ * Real components that no sample should be: built with componentize-js from inline WIT and
+ * JS, cached in .alga-cache/fixtures by content, and packed into bundles on demand.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packBundle } from '@alga-psa/extension-contracts';
+import { openBuildPreopens } from '../sdk/cli/src/build/preopens.ts';
+
+const cacheDir = fileURLToPath(new URL('../.alga-cache/fixtures/', import.meta.url));
+const realWit = fileURLToPath(new URL('../wit/alga-extension.wit', import.meta.url));
+
+export interface FixtureSpec {
+  /** WIT text; `@ALGA_INTERFACES@` is replaced by the real interfaces of wit/ (without its world). */
+  wit: string;
+  world: string;
+  source: string;
+  disableFeatures?: Array<'stdio' | 'random' | 'clocks' | 'http' | 'fetch-event'>;
+}
+
+export async function fixtureComponent(spec: FixtureSpec): Promise<Uint8Array> {
+  const real = (await readFile(realWit, 'utf8')).replace(/\n(\/\/\/[^\n]*\n)*world extension \{[^}]*\}\s*$/, '\n');
+  const wit = spec.wit.replace('@ALGA_INTERFACES@', real);
+  const key = createHash('sha256').update(JSON.stringify({ ...spec, wit })).digest('hex').slice(0, 24);
+  const path = join(cacheDir, `${key}.wasm`);
+  if (await stat(path).then(() => true, () => false)) return new Uint8Array(await readFile(path));
+  const work = await mkdtemp(join(tmpdir(), 'alga-fixture-'));
+  try {
+    await writeFile(join(work, 'world.wit'), wit);
+    await writeFile(join(work, 'guest.js'), spec.source);
+    await openBuildPreopens();
+    const { componentize } = await import('@bytecodealliance/componentize-js');
+    const { component } = await componentize({
+      sourcePath: join(work, 'guest.js'), witPath: join(work, 'world.wit'), worldName: spec.world,
+      disableFeatures: spec.disableFeatures ?? ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
+    });
+    await mkdir(cacheDir, { recursive: true });
+    await writeFile(path, component);
+    return component;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export async function bundleOf(manifest: unknown, component: Uint8Array): Promise<Uint8Array> {
+  const dir = await mkdtemp(join(tmpdir(), 'alga-fixture-bundle-'));
+  try {
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    await writeFile(join(dir, 'component.wasm'), component);
+    return await packBundle(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+
+/** Exports something other than alga:extension/handler. */
+export const foreignWorld: FixtureSpec = {
+  wit: 'package acme:other@1.0.0;\ninterface run { go: func() -> string; }\nworld foreign { export run; }\n',
+  world: 'foreign',
+  source: `export const run = { go() { return 'hi'; } };`,
+};
+
+/** A real alga handler that imports storage (to pair with a manifest that does not declare it). */
+export const importsStorage: FixtureSpec = {
+  wit: '@ALGA_INTERFACES@\nworld sneaky { import types; import context; import log; import storage; export handler; }\n',
+  world: 'sneaky',
+  source: `import { get } from 'alga:extension/storage@0.1.0';\nexport const handler = { handle() { get('a', 'b'); return { status: 200, headers: [], body: undefined }; } };`,
+};
+
+/** Built with WASI features left on: it imports wasi:* interfaces the runner never links. */
+export const importsWasi: FixtureSpec = {
+  wit: '@ALGA_INTERFACES@\nworld plain { import types; import context; import log; export handler; }\n',
+  world: 'plain',
+  source: `export const handler = { handle() { console.log(Math.random()); return { status: 200, headers: [], body: undefined }; } };`,
+  disableFeatures: [],
+};
+
+
+/** Built by global setup: componentize needs ~800 MB of wasm memory, above the runner's ceiling in test processes. */
+export const allFixtures: FixtureSpec[] = [foreignWorld, importsStorage, importsWasi];
