@@ -20,7 +20,15 @@ const refilling = new Set<string>();
 /** Configured provider state by `${installId}|${configVersion}|${iface}`. */
 const configured = new Map<string, unknown>();
 let instancesLive = 0;
-const memorySlackBytes = 2 * 1024 * 1024;
+/**
+ * A guest OOM and a guest throw both end in the same `unreachable` trap, so a trap counts as
+ * the memory limit when the instance stopped within this headroom of it: an allocation fails
+ * when current + request > ceiling (measured: 8 MiB chunks stop at 121 of 128 MiB; 1 MB
+ * arrays at 127). Either way the instance is discarded; only the error code differs.
+ */
+function oomHeadroom(limitBytes: number): number {
+  return Math.max(16 * 1024 * 1024, limitBytes / 8);
+}
 
 function post(message: FromWorker): void {
   port.postMessage(message);
@@ -116,8 +124,7 @@ async function execute(id: number, job: WorkerJob): Promise<void> {
   try {
     response = await instance.handle(job.request);
   } catch (err) {
-    // SpiderMonkey traps a little below the ceiling (measured: 127.06 of 128 MiB), hence the slack.
-    const tooBig = instance.memoryBytes() >= job.memoryLimitBytes - memorySlackBytes || isOutOfMemory(err);
+    const tooBig = instance.memoryBytes() >= job.memoryLimitBytes - oomHeadroom(job.memoryLimitBytes) || isOutOfMemory(err);
     discard(instance);
     return finish({
       ok: false,
