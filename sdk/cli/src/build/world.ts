@@ -16,7 +16,7 @@ export const buildWorldName = 'build';
 
 const referenceWorld = /\n(\/\/\/[^\n]*\n)*world extension \{[^}]*\}\s*$/;
 
-/** Interfaces (besides `types`) a build imports for these capability ids, in WIT order. */
+/** Interfaces (besides `types`) a build imports for these capability ids, in capability-catalog order. */
 export function interfacesForCapabilities(capabilities: readonly string[]): string[] {
   const caps = new Set<string>([...alwaysGrantedCapabilities, ...capabilities]);
   return Object.entries(capabilityInterfaces).filter(([cap]) => isCapabilityId(cap) && caps.has(cap)).map(([, iface]) => iface);
