@@ -38,7 +38,12 @@ export interface WorkerJob {
   prepared: Record<string, unknown>;
 }
 
-export interface ExecuteMessage { type: 'execute'; id: number; job: WorkerJob }
+/**
+ * `reportStart`: set when the worker already holds another request. Only then can this one be
+ * orphaned before it starts (its worker killed for the other's deadline) and safely re-run
+ * elsewhere; the extra message is skipped in the common case.
+ */
+export interface ExecuteMessage { type: 'execute'; id: number; job: WorkerJob; reportStart: boolean }
 export interface WarmMessage { type: 'warm'; contentHash: string; installId: string }
 
 export type ToWorker = LoadMessage | ExecuteMessage | WarmMessage;

@@ -138,9 +138,12 @@ export class WorkerPool {
       return;
     }
     pending.slot = slot;
+    const alone = slot.inFlight.size === 0;
+    // Alone on its worker, a request starts as soon as the message arrives: count it as started.
+    pending.started = alone;
     slot.inFlight.set(pending.id, pending);
     this.ensureLoaded(slot, pending.component);
-    slot.worker.postMessage({ type: 'execute', id: pending.id, job: pending.job });
+    slot.worker.postMessage({ type: 'execute', id: pending.id, job: pending.job, reportStart: !alone });
   }
 
   /** Least-loaded live worker with room; ties go to one that already has the component. */

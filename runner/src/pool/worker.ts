@@ -36,7 +36,7 @@ function post(message: FromWorker): void {
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'load') load(message);
-  else if (message.type === 'execute') void execute(message.id, message.job);
+  else if (message.type === 'execute') void execute(message.id, message.job, message.reportStart);
   else if (message.type === 'warm') void refill(message.installId, message.contentHash);
 });
 
@@ -99,8 +99,8 @@ async function refill(installId: string, contentHash: string): Promise<void> {
   }
 }
 
-async function execute(id: number, job: WorkerJob): Promise<void> {
-  post({ type: 'started', id });
+async function execute(id: number, job: WorkerJob, reportStart: boolean): Promise<void> {
+  if (reportStart) post({ type: 'started', id });
   const started = performance.now();
   const logs = new GuestLogBuffer(settings.logLimits);
   const key = keyOf(job.install.installId, job.contentHash);

@@ -85,7 +85,8 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
     await writeFile(componentPath, component);
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifestJson, null, 2) + '\n');
     await copyUi(projectDir, outDir, manifest);
-    const importNames = [...new Set(imports.map(([iface]) => iface))];
+    // componentize-js types `imports` as string[], but at run time it lists [interface, function] pairs.
+    const importNames = [...new Set((imports as unknown as Array<[string, string]>).map(([iface]) => iface))];
     progress(`built ${componentPath} (${(component.byteLength / 1048576).toFixed(1)} MiB, imports: ${importNames.join(', ')})`);
     return { manifest, outDir, componentPath, imports: importNames, durations: { bundleMs, componentizeMs } };
   } finally {
