@@ -3,7 +3,13 @@ import { providers } from '../providers/index.ts';
 
 export const handleExport = `${witPackage}/handler@${witVersion}#handle`;
 
-/** jco `asyncImports` entries for every provider function that returns a Promise. */
-export function asyncImportsFor(): string[] {
-  return providers.flatMap((p) => p.asyncFunctions.map((fn) => `${witPackage}/${p.witInterface}@${witVersion}#${fn}`));
+/**
+ * jco `asyncImports` entries for the provider functions that return a Promise, limited to the
+ * interfaces the component imports (`alga:extension/http`, as jco lists them).
+ */
+export function asyncImportsFor(componentImports: readonly string[]): string[] {
+  const imported = new Set(componentImports.map((name) => name.replace(/@[^@]*$/, '')));
+  return providers
+    .filter((p) => imported.has(`${witPackage}/${p.witInterface}`))
+    .flatMap((p) => p.asyncFunctions.map((fn) => `${witPackage}/${p.witInterface}@${witVersion}#${fn}`));
 }

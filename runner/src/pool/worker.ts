@@ -87,7 +87,7 @@ function putIdle(key: string, instance: ComponentInstance): void {
 /** Keep `prewarmPerKey` never-used (fresh) or ready (pooled) instances so requests do not wait for instantiation. */
 async function refill(installId: string, contentHash: string): Promise<void> {
   const key = keyOf(installId, contentHash);
-  if (refilling.has(key)) return;
+  if (refilling.has(key) || (idle.get(key)?.length ?? 0) >= settings.prewarmPerKey) return reportStats();
   refilling.add(key);
   try {
     while ((idle.get(key)?.length ?? 0) < settings.prewarmPerKey) putIdle(key, await newInstance(contentHash));
@@ -95,8 +95,16 @@ async function refill(installId: string, contentHash: string): Promise<void> {
     // A component that cannot instantiate fails the next request with a clear error instead.
   } finally {
     refilling.delete(key);
-    post({ type: 'stats', instancesLive });
+    reportStats();
   }
+}
+
+let reportedInstances = -1;
+/** Only changes are posted: a message per request would wake the main thread for nothing. */
+function reportStats(): void {
+  if (instancesLive === reportedInstances) return;
+  reportedInstances = instancesLive;
+  post({ type: 'stats', instancesLive });
 }
 
 async function execute(id: number, job: WorkerJob, reportStart: boolean): Promise<void> {
