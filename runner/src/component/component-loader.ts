@@ -10,12 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LRUCache } from 'lru-cache';
-import {
-  AlgaError, capabilityForInterface, capabilityFreeInterfaces, effectiveCapabilities, readBundle, sha256Hex,
-  witInterfaceOfImport, witPackage, witVersion, type CapabilityId,
-} from '@alga-psa/extension-contracts';
+import { AlgaError, effectiveCapabilities, readBundle, sha256Hex, type CapabilityId } from '@alga-psa/extension-contracts';
 import { parseManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
-import { providerForInterface } from '../providers/index.ts';
+import { checkComponentWorld } from './import-check.ts';
 import type { BundleStore } from './bundle-store.ts';
 import type { TranspileCache } from './transpile-cache.ts';
 import type { PoolComponent } from '../pool/worker-pool.ts';
@@ -33,8 +30,6 @@ export interface ComponentLoaderOptions {
   maxComponents?: number;
   onCacheResult?(hit: boolean): void;
 }
-
-const handlerExport = `${witPackage}/handler@${witVersion}`;
 
 export class ComponentLoader {
   private readonly options: ComponentLoaderOptions;
@@ -72,11 +67,8 @@ export class ComponentLoader {
     }
     const manifest = parsed.manifest;
     const transpiled = await this.options.transpileCache.get(contentHash, async () => bundle.component);
-    if (!transpiled.exports.includes(handlerExport)) {
-      throw new AlgaError('E_BUNDLE_INVALID', `component does not export ${handlerExport}: it was built for a different world`);
-    }
     const declared = effectiveCapabilities(manifest.capabilities, manifest.capabilities);
-    const interfaces = checkImports(transpiled.imports, declared);
+    const interfaces = checkComponentWorld(transpiled, declared, 'E_CAPABILITY_DENIED');
     const modules: Record<string, WebAssembly.Module> = {};
     for (const file of transpiled.coreFiles) {
       modules[file] = await WebAssembly.compile(await readFile(join(transpiled.dir, file)));
@@ -90,28 +82,4 @@ export class ComponentLoader {
       declaredCapabilities: declared,
     };
   }
-}
-
-/**
- * Only `alga:extension/*` is ever linked (no WASI), and — defence in depth behind publish's
- * E_UNDECLARED_IMPORT — only interfaces the manifest's capabilities cover.
- */
-function checkImports(imports: readonly string[], declared: Set<CapabilityId>): string[] {
-  const interfaces: string[] = [];
-  for (const name of imports) {
-    const iface = witInterfaceOfImport(name);
-    if (iface && capabilityFreeInterfaces.includes(iface)) continue;
-    const capability = iface ? capabilityForInterface(iface) : undefined;
-    if (!iface || !capability) {
-      throw new AlgaError('E_BUNDLE_INVALID', `component imports ${name}, which the runner does not provide (only ${witPackage}/* interfaces are linked; rebuild with all WASI features disabled)`);
-    }
-    if (!declared.has(capability)) {
-      throw new AlgaError('E_CAPABILITY_DENIED', `component imports ${name} but its manifest does not declare ${capability}`);
-    }
-    if (!providerForInterface(iface)) {
-      throw new AlgaError('E_BUNDLE_INVALID', `component imports ${name}, which this runner version does not implement`);
-    }
-    interfaces.push(iface);
-  }
-  return interfaces;
 }

@@ -4,3 +4,4 @@ export * from './bundle.ts';
 export * from './execution-token.ts';
 export * from './manifest.ts';
 export * from './package-version.ts';
+export * from './bundle-signature.ts';

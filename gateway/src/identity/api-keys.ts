@@ -1,0 +1,93 @@
+/**
+ * Tenant API keys: `alga_<prefix>_<secret>`. Only the sha256 of the whole key is stored; the
+ * prefix finds the row. Keys always expire and can be revoked.
+ *
+ * @example
+ *   const { key, record } = await apiKeys.create({ tenantId, name: 'ci', roles: ['extension:read'] });
+ *   const principal = await apiKeys.verify(key);   // throws E_AUTH when unknown, expired or revoked
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import { AlgaError } from '@alga-psa/extension-contracts';
+import { isRole, type Role } from './roles.ts';
+
+export interface Principal {
+  tenantId: string;
+  roles: Role[];
+  apiKeyId: string;
+  via: 'api-key' | 'session';
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  tenantId: string;
+  name: string;
+  prefix: string;
+  roles: Role[];
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+const keyPattern = /^alga_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function toRecord(row: Record<string, any>): ApiKeyRecord {
+  return { id: row.id, tenantId: row.tenant_id, name: row.name, prefix: row.key_prefix, roles: row.roles, createdAt: row.created_at, expiresAt: row.expires_at, revokedAt: row.revoked_at };
+}
+
+export class ApiKeys {
+  private readonly knex: Knex;
+  private readonly defaultTtlDays: number;
+
+  constructor(knex: Knex, defaultTtlDays: number) {
+    this.knex = knex;
+    this.defaultTtlDays = defaultTtlDays;
+  }
+
+  async create(input: { tenantId: string; name: string; roles: string[]; ttlDays?: number }): Promise<{ key: string; record: ApiKeyRecord }> {
+    if (input.roles.length === 0 || !input.roles.every(isRole)) {
+      throw new AlgaError('E_VALIDATION', 'roles must be a non-empty list of extension:read, extension:write, extension:admin');
+    }
+    const ttlDays = input.ttlDays ?? this.defaultTtlDays;
+    if (!Number.isInteger(ttlDays) || ttlDays < 1 || ttlDays > 3650) throw new AlgaError('E_VALIDATION', 'ttlDays must be an integer from 1 to 3650');
+    const prefix = randomBytes(9).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 12);
+    const key = `alga_${prefix}_${randomBytes(32).toString('base64url')}`;
+    const [row] = await this.knex('api_key').insert({
+      id: randomUUID(),
+      tenant_id: input.tenantId,
+      name: input.name,
+      key_prefix: prefix,
+      key_hash: sha256(key),
+      roles: JSON.stringify(input.roles),
+      expires_at: new Date(Date.now() + ttlDays * 86_400_000),
+    }).returning('*');
+    return { key, record: toRecord(row) };
+  }
+
+  async verify(key: string): Promise<Principal> {
+    const m = keyPattern.exec(key);
+    if (!m) throw new AlgaError('E_AUTH', 'invalid API key');
+    const row = await this.knex('api_key').where({ key_prefix: m[1] }).first();
+    const presented = Buffer.from(sha256(key), 'hex');
+    if (!row || !timingSafeEqual(presented, Buffer.from(row.key_hash, 'hex'))) throw new AlgaError('E_AUTH', 'invalid API key');
+    if (row.revoked_at) throw new AlgaError('E_AUTH', 'API key has been revoked');
+    if (new Date(row.expires_at).getTime() <= Date.now()) throw new AlgaError('E_AUTH', 'API key has expired');
+    return { tenantId: row.tenant_id, roles: (row.roles as string[]).filter(isRole), apiKeyId: row.id, via: 'api-key' };
+  }
+
+  /** Still valid (not revoked or expired)? Sessions re-check their key on every request. */
+  async isActive(apiKeyId: string): Promise<boolean> {
+    const row = await this.knex('api_key').where({ id: apiKeyId }).first('revoked_at', 'expires_at');
+    return Boolean(row && !row.revoked_at && new Date(row.expires_at).getTime() > Date.now());
+  }
+
+  async list(tenantId: string): Promise<ApiKeyRecord[]> {
+    return (await this.knex('api_key').where({ tenant_id: tenantId }).orderBy('created_at')).map(toRecord);
+  }
+
+  async revoke(tenantId: string, id: string): Promise<void> {
+    const updated = await this.knex('api_key').where({ tenant_id: tenantId, id }).update({ revoked_at: new Date() });
+    if (updated === 0) throw new AlgaError('E_NOT_FOUND', 'no such API key');
+  }
+}

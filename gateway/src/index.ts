@@ -1,0 +1,115 @@
+/**
+ * Gateway assembly: one call builds the whole service for `main.ts`, tests and benchmarks.
+ *
+ * @example
+ *   const gateway = await createGateway(gatewayConfigFromEnv(), { db, secretCipher, bundleStore, transpileCache, executionKeys });
+ *   const { url } = await gateway.listen();
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { pino, type Logger } from 'pino';
+import { defaultBundleLimits } from '@alga-psa/extension-contracts';
+import type { BundleStore } from '@alga-psa/runner/component/bundle-store';
+import type { TranspileCache } from '@alga-psa/runner/component/transpile-cache';
+import type { SecretCipher } from '@alga-psa/runner/secrets/secret-cipher';
+import type { GatewayConfig } from './config.ts';
+import type { Database } from './db/database.ts';
+import { ApiKeys } from './identity/api-keys.ts';
+import { Sessions } from './identity/sessions.ts';
+import { createTenant } from './identity/tenants.ts';
+import { requireServiceToken } from './identity/authenticate.ts';
+import { RegistryService } from './registry/registry-service.ts';
+import { InstallService } from './installs/install-service.ts';
+import { InstallConfigCache } from './installs/install-config-cache.ts';
+import { ExecutionKeys } from './proxy/execution-keys.ts';
+import { RateLimiter } from './proxy/rate-limiter.ts';
+import { RunnerClient } from './proxy/runner-client.ts';
+import { proxyRoutes } from './proxy/proxy-routes.ts';
+import { internalRoutes } from './internal/internal-routes.ts';
+import { extUiRoutes } from './ui/ext-ui-routes.ts';
+import { apiRoutes } from './http/api-routes.ts';
+import { errorHandler, notFound, route } from './http/errors.ts';
+import { createGatewayMetrics } from './metrics.ts';
+
+export { gatewayConfigFromEnv, type GatewayConfig } from './config.ts';
+
+export interface GatewayDeps {
+  db: Database;
+  secretCipher: SecretCipher;
+  bundleStore: BundleStore;
+  transpileCache: TranspileCache;
+  executionKeys: ExecutionKeys;
+  logger?: Logger;
+  /** HS256 secret for session cookies; random per process when absent (sessions end on restart). */
+  sessionSecret?: Uint8Array;
+}
+
+export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
+  const logger = deps.logger ?? pino({ name: 'alga-gateway', level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie', '*.apiKey', '*.secrets', '*.set'] });
+  const knex = deps.db.knex;
+  const metrics = createGatewayMetrics();
+  const apiKeys = new ApiKeys(knex, config.apiKeyDefaultTtlDays);
+  const sessions = new Sessions(deps.sessionSecret ?? randomBytes(32), config.sessionTtlMinutes);
+  const registry = new RegistryService({ knex, bundleStore: deps.bundleStore, transpileCache: deps.transpileCache, limits: { ...defaultBundleLimits, maxBundleBytes: config.maxBundleBytes } });
+  let installConfigCache: InstallConfigCache | undefined;
+  const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
+  installConfigCache = new InstallConfigCache(installs, { ttlMs: config.installConfigCacheTtlMs });
+  const runner = new RunnerClient(config.runnerUrl);
+  const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', route(async (_req, res) => {
+    try {
+      await knex.raw('select 1');
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'database unreachable' });
+    }
+  }));
+  app.get('/metrics', requireServiceToken(config.operatorToken, 'operator'), route(async (_req, res) => {
+    metrics.installConfigCache.reset();
+    metrics.installConfigCache.inc({ result: 'hit' }, installConfigCache!.hits);
+    metrics.installConfigCache.inc({ result: 'miss' }, installConfigCache!.misses);
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  }));
+  app.post('/api/v1/tenants', requireServiceToken(config.operatorToken, 'operator'), express.json(), route(async (req, res) => {
+    res.status(201).json(await createTenant(knex, apiKeys, String((req.body as { name?: unknown })?.name ?? '')));
+  }));
+  app.use(apiRoutes({ apiKeys, sessions, registry, installs, operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://') }));
+  app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
+  app.use(proxyRoutes({ knex, logger, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024 }));
+  app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore }));
+  app.use(notFound());
+  app.use(errorHandler(logger));
+
+  const retention = setInterval(() => {
+    const cutoff = new Date(Date.now() - config.logRetentionDays * 86_400_000);
+    void knex('extension_log').where('created_at', '<', cutoff).delete().catch((err: unknown) => logger.warn({ err }, 'log retention sweep failed'));
+  }, 3_600_000);
+  retention.unref();
+
+  const servers: Server[] = [];
+  return {
+    app, logger, knex, apiKeys, sessions, registry, installs, installConfigCache, executionKeys: deps.executionKeys,
+    createTenant: (name: string) => createTenant(knex, apiKeys, name),
+    async listen(port = config.port, host = config.host) {
+      const server = app.listen(port, host);
+      await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
+      servers.push(server);
+      return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };
+    },
+    async close() {
+      clearInterval(retention);
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); })));
+      await runner.close();
+    },
+  };
+}
+
+export type Gateway = Awaited<ReturnType<typeof createGateway>>;
+export { ExecutionKeys };

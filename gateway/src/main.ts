@@ -1,0 +1,110 @@
+/**
+ * `npm start`: the whole stack on embedded defaults — PGlite in ./data/db, the local keyring,
+ * the file bundle store, an in-process runner — with the samples built, published and
+ * installed for a demo tenant, and an admin credential printed.
+ * Set DATABASE_URL, RUNNER_URL (external runner), ALGA_SECRETS_BACKEND=vault … to change any part.
+ */
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { generatePublisherKey, signBundle } from '@alga-psa/extension-contracts';
+import { FileBundleStore } from '@alga-psa/runner/component/bundle-store';
+import { TranspileCache } from '@alga-psa/runner/component/transpile-cache';
+import { createSecretCipher, secretBackendConfigFromEnv } from '@alga-psa/runner/secrets/secret-cipher';
+import { createRunner, runnerConfigFromEnv } from '@alga-psa/runner';
+import { buildCached } from '../../sdk/cli/src/build/build-cache.ts';
+import { migrateLatest, openDatabase } from './db/database.ts';
+import { createGateway, ExecutionKeys, gatewayConfigFromEnv } from './index.ts';
+
+const samplesDir = fileURLToPath(new URL('../../samples/', import.meta.url));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Dev-only secrets that must survive restarts live in the data dir with mode 0600. */
+async function persistentSecret(path: string, make: () => string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    const value = make();
+    await writeFile(path, value, { mode: 0o600 });
+    await chmod(path, 0o600);
+    return value;
+  }
+}
+
+const dataDir = resolve(process.env.ALGA_DATA_DIR ?? './data');
+await mkdir(dataDir, { recursive: true });
+const operatorToken = process.env.ALGA_OPERATOR_TOKEN ?? await persistentSecret(join(dataDir, 'operator-token'), () => `op_${randomBytes(24).toString('base64url')}`);
+const runnerServiceToken = process.env.ALGA_RUNNER_SERVICE_TOKEN ?? await persistentSecret(join(dataDir, 'runner-service-token'), () => `svc_${randomBytes(24).toString('base64url')}`);
+const sessionSecret = Buffer.from(await persistentSecret(join(dataDir, 'session-secret'), () => randomBytes(32).toString('base64')), 'base64');
+const config = gatewayConfigFromEnv(process.env, { dataDir, operatorToken, runnerServiceToken });
+
+// Build first: componentize needs ~800 MB of wasm memory, above the runner's ceiling set below.
+say('alga: building samples (cached in .alga-cache/ after the first start)…');
+const samples = [];
+for (const name of (await readdir(samplesDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  const t = Date.now();
+  const build = await buildCached(join(samplesDir, name), { onProgress: (m) => say(`  ${name}: ${m}`) });
+  say(`  ${name}: ${build.fromCache ? 'cached' : `built in ${Date.now() - t} ms`}`);
+  samples.push(build);
+}
+
+const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : join(dataDir, 'db') });
+await migrateLatest(db);
+const secretCipher = await createSecretCipher(secretBackendConfigFromEnv({ ...process.env, ALGA_KEYRING_FILE: process.env.ALGA_KEYRING_FILE ?? join(dataDir, 'keyring.json') }));
+const bundleStore = new FileBundleStore(join(dataDir, 'bundles'));
+const transpileCache = new TranspileCache(join(dataDir, 'transpile-cache'));
+const executionKeys = await ExecutionKeys.load(config.executionKeysFile ?? join(dataDir, 'execution-keys.json'));
+
+let runnerUrl = process.env.RUNNER_URL;
+let runner: Awaited<ReturnType<typeof createRunner>> | undefined;
+if (!runnerUrl) {
+  runner = await createRunner(runnerConfigFromEnv(process.env, {
+    bundleDir: join(dataDir, 'bundles'), cacheDir: join(dataDir, 'transpile-cache'), trustedKeys: executionKeys.publicJwks(),
+  }));
+  runnerUrl = (await runner.listen()).url;
+}
+const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher, bundleStore, transpileCache, executionKeys, sessionSecret });
+
+// Demo data: one publisher, the samples published, one tenant with every sample installed.
+const demoFile = join(dataDir, 'demo.json');
+let demo = await readFile(demoFile, 'utf8').then((t) => JSON.parse(t) as { tenantId: string; adminKey: string; publisherKeyPem: string }, () => undefined);
+if (!demo) {
+  const publisher = await gateway.registry.createPublisher('Alga Samples');
+  const key = generatePublisherKey();
+  await gateway.registry.addPublisherKey(publisher.id, 'alga-samples-1', key.publicKeyB64);
+  const tenant = await gateway.createTenant('Demo MSP');
+  demo = { tenantId: tenant.tenantId, adminKey: tenant.adminKey, publisherKeyPem: key.privateKeyPem };
+  await writeFile(demoFile, JSON.stringify(demo, null, 2), { mode: 0o600 });
+}
+for (const sample of samples) {
+  const manifest = sample.manifest as { name: string; version: string };
+  const already = await gateway.knex('extension_registry as r').join('extension_version as v', 'v.registry_id', 'r.id')
+    .where({ 'r.name': manifest.name, 'v.version': manifest.version }).first('v.id');
+  if (!already) await gateway.registry.publish({ bytes: sample.bytes, keyId: 'alga-samples-1', signature: signBundle(sample.bytes, demo.publisherKeyPem) });
+  if (!(await gateway.installs.runtime(demo.tenantId, manifest.name))) await gateway.installs.install(demo.tenantId, { extension: manifest.name });
+}
+
+const { url } = await gateway.listen();
+say('');
+say(`alga: gateway  ${url}`);
+say(`alga: runner   ${runnerUrl}${runner ? ' (in-process)' : ''}`);
+say(`alga: database ${db.engine}${config.databaseUrl ? '' : ` (${join(dataDir, 'db')})`}`);
+say(`alga: demo tenant ${demo.tenantId}`);
+say(`alga: admin API key (extension:admin): ${demo.adminKey}`);
+say(`alga: operator token: ${operatorToken}`);
+say('');
+say('Try:');
+say(`  curl -s -H "Authorization: Bearer ${demo.adminKey}" ${url}/api/ext/com.alga.samples.hello/hello`);
+say(`  curl -s -H "Authorization: Bearer ${demo.adminKey}" ${url}/api/v1/installs`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void (async () => {
+      await gateway.close();
+      await runner?.close();
+      await db.close();
+      process.exit(0);
+    })();
+  });
+}

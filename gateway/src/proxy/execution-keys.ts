@@ -1,0 +1,60 @@
+/**
+ * The gateway's execution-token signing keys: a JSON file `{ active, keys: [private JWK…] }`
+ * created on first start. Rotation adds a key and makes it active; the old one stays trusted
+ * by runners (two active) until it is removed.
+ *
+ * @example
+ *   const keys = await ExecutionKeys.load('./data/execution-keys.json');
+ *   const token = await keys.mint(claims, deadlineMs);
+ *   runnerConfig.trustedKeys = keys.publicJwks();
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { JWK } from 'jose';
+import { generateExecutionSigningKey, importExecutionSigningKey, mintExecutionToken, type ExecutionClaims, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
+
+interface KeyFile { active: string; keys: JWK[] }
+
+export class ExecutionKeys {
+  private readonly signers: ExecutionSigningKey[];
+  private readonly activeKid: string;
+
+  private constructor(signers: ExecutionSigningKey[], activeKid: string) {
+    this.signers = signers;
+    this.activeKid = activeKid;
+  }
+
+  static async load(path: string): Promise<ExecutionKeys> {
+    let file: KeyFile;
+    try {
+      file = JSON.parse(await readFile(path, 'utf8')) as KeyFile;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read execution keys ${path}: ${(err as Error).message}`);
+      const fresh = await generateExecutionSigningKey(`exec-${randomUUID().slice(0, 8)}`);
+      file = { active: fresh.kid, keys: [fresh.privateJwk] };
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, JSON.stringify(file, null, 2), { mode: 0o600 });
+      await chmod(path, 0o600);
+    }
+    return ExecutionKeys.fromJwks(file.keys, file.active);
+  }
+
+  static async fromJwks(privateJwks: JWK[], activeKid: string): Promise<ExecutionKeys> {
+    const signers = await Promise.all(privateJwks.map(importExecutionSigningKey));
+    if (!signers.some((s) => s.kid === activeKid)) throw new Error(`active execution key ${activeKid} is not in the keyring`);
+    return new ExecutionKeys(signers, activeKid);
+  }
+
+  get kid(): string {
+    return this.activeKid;
+  }
+
+  publicJwks(): JWK[] {
+    return this.signers.map((s) => s.publicJwk);
+  }
+
+  mint(claims: ExecutionClaims, deadlineMs: number): Promise<string> {
+    return mintExecutionToken(this.signers.find((s) => s.kid === this.activeKid)!, claims, deadlineMs);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * `ALL /api/ext/:extensionId/*` (API clients) and `ALL /api/ext-proxy/:extensionId/*`
+ * (iframe UIs, session auth), in the order of DESIGN.md §6: tenant → enabled install →
+ * declared endpoint → RBAC → rate limit → audit row → install config (cached) → execution
+ * token → runner.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { AlgaError, effectiveCapabilities } from '@alga-psa/extension-contracts';
+import { matchEndpoint } from '@alga-psa/extension-contracts/manifest';
+import type { ExecuteBody } from '@alga-psa/runner';
+import { authenticate, principalOf } from '../identity/authenticate.ts';
+import { hasRole } from '../identity/roles.ts';
+import type { ApiKeys } from '../identity/api-keys.ts';
+import type { Sessions } from '../identity/sessions.ts';
+import type { InstallConfigCache } from '../installs/install-config-cache.ts';
+import { route } from '../http/errors.ts';
+import type { ExecutionKeys } from './execution-keys.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import type { RunnerClient } from './runner-client.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+
+export interface ProxyDeps {
+  knex: Knex;
+  logger: Logger;
+  apiKeys: ApiKeys;
+  sessions: Sessions;
+  installConfigCache: InstallConfigCache;
+  executionKeys: ExecutionKeys;
+  rateLimiter: RateLimiter;
+  runner: RunnerClient;
+  metrics: GatewayMetrics;
+  requestBudgetMs: number;
+  maxBodyBytes: number;
+}
+
+/** Never handed to an extension: the caller's credentials and hop-by-hop headers. */
+const droppedRequestHeaders = new Set(['authorization', 'cookie', 'proxy-authorization', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
+/** Never accepted from an extension: cookies on the platform origin, framing and length it cannot know. */
+const droppedResponseHeaders = new Set(['set-cookie', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'content-encoding', 'strict-transport-security', 'x-frame-options', 'content-security-policy']);
+
+export function proxyRoutes(deps: ProxyDeps): Router {
+  const router = express.Router();
+  const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  router.all('/api/ext/:extensionId/{*rest}', authenticate(deps, ['bearer']), raw, route((req, res) => proxy(deps, req, res, '/api/ext/')));
+  router.all('/api/ext-proxy/:extensionId/{*rest}', authenticate(deps, ['session']), raw, route((req, res) => proxy(deps, req, res, '/api/ext-proxy/')));
+  return router;
+}
+
+async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: string): Promise<void> {
+  const started = Date.now();
+  const requestId = randomUUID();
+  res.locals.requestId = requestId;
+  res.setHeader('x-request-id', requestId);
+  const principal = principalOf(res);
+  const extensionRef = String(req.params.extensionId);
+  const runtime = await deps.installConfigCache.get(principal.tenantId, extensionRef);
+  if (!runtime || runtime.status !== 'enabled') throw new AlgaError('E_INSTALL_DISABLED', `${extensionRef} is not installed or is disabled for this tenant`);
+
+  const rawPath = req.originalUrl.slice(prefix.length + encodeURIComponent(extensionRef).length).split('?')[0] || '/';
+  const path = rawPath.startsWith('/') ? rawPath : `/${rawPath}`;
+  const endpoint = matchEndpoint(runtime.manifest.api?.endpoints ?? [], req.method, path);
+  if (!endpoint) throw new AlgaError('E_ENDPOINT_NOT_DECLARED', `${runtime.extensionName} does not declare ${req.method} ${path}`);
+
+  const needed = ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'extension:read' : 'extension:write';
+  if (!hasRole(principal.roles, needed)) throw new AlgaError('E_FORBIDDEN', `${req.method} on an extension endpoint needs the ${needed} role`);
+
+  const retryAfter = deps.rateLimiter.take(runtime.installId);
+  if (retryAfter > 0) {
+    res.setHeader('retry-after', String(retryAfter));
+    throw new AlgaError('E_RATE_LIMITED', `this install is limited to its request rate; retry in ${retryAfter} s`);
+  }
+
+  const audit = { tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, method: req.method, route: `${req.method} ${endpoint.endpoint.path}` };
+  await deps.knex('extension_execution_log').insert(audit);
+
+  const deadlineMs = started + Math.min(deps.requestBudgetMs, runtime.manifest.limits?.timeoutMs ?? deps.requestBudgetMs);
+  const capabilities = [...effectiveCapabilities(runtime.manifest.capabilities, runtime.grantedCapabilities)];
+  const token = await deps.executionKeys.mint({ requestId, tenantId: runtime.tenantId, installId: runtime.installId, extensionId: runtime.extensionId, capabilities }, deadlineMs);
+  const versionHeaders = { 'x-request-id': requestId, 'x-ext-config-version': String(runtime.configVersion), 'x-ext-secrets-version': String(runtime.secretsVersion) };
+  const headers: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (droppedRequestHeaders.has(name) || name.startsWith('x-ext-') || value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.push([name, v]);
+  }
+  headers.push(...Object.entries(versionHeaders));
+  const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
+  const executeBody: ExecuteBody = {
+    context: { requestId, tenantId: runtime.tenantId, extensionId: runtime.extensionId, installId: runtime.installId, versionId: runtime.versionId, contentHash: runtime.contentHash },
+    request: { method: req.method, path, query: [...new URLSearchParams(req.originalUrl.split('?')[1] ?? '')], headers, bodyB64: body?.toString('base64') },
+    install: {
+      config: runtime.config, configVersion: runtime.configVersion, grantedCapabilities: runtime.grantedCapabilities,
+      httpAllowedHosts: runtime.httpAllowedHosts, storageNamespaces: runtime.storageNamespaces, uiProxyRoutes: runtime.uiProxyRoutes,
+    },
+    secrets: { secretsVersion: runtime.secretsVersion, envelope: runtime.secretEnvelope },
+    limits: { deadlineMs, memoryMb: runtime.manifest.limits?.memoryMb },
+  };
+  // The runner answers 504 itself at the deadline; the grace only covers its reply in flight.
+  const answer = await deps.runner.execute(token, executeBody, Math.max(1, deadlineMs - Date.now()) + 1000, versionHeaders);
+  const finish = (status: number, errorCode: string | null) => {
+    deps.metrics.proxied.inc({ outcome: errorCode ?? 'ok' });
+    void deps.knex('extension_execution_log').where({ request_id: requestId, tenant_id: runtime.tenantId })
+      .update({ status, duration_ms: Date.now() - started, error_code: errorCode })
+      .catch((err: unknown) => deps.logger.warn({ err, requestId }, 'audit row update failed'));
+  };
+  if (!answer.ok) {
+    finish(answer.error.status, answer.error.code);
+    throw answer.error;
+  }
+  const result = answer.result;
+  res.status(result.status);
+  for (const [name, value] of result.headers) {
+    const lower = name.toLowerCase();
+    if (!droppedResponseHeaders.has(lower) && !lower.startsWith('x-ext-') && lower !== 'x-request-id') res.append(name, value);
+  }
+  res.setHeader('x-content-type-options', 'nosniff');
+  for (const [name, value] of Object.entries(versionHeaders)) res.setHeader(name, value);
+  res.end(Buffer.from(result.bodyB64, 'base64'));
+  finish(result.status, null);
+  if (result.logs.length > 0) {
+    void deps.knex('extension_log').insert(result.logs.map((l) => ({
+      tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, level: l.level, message: l.message, fields: JSON.stringify(l.fields), created_at: new Date(l.ts),
+    }))).catch((err: unknown) => deps.logger.warn({ err, requestId }, 'guest log insert failed'));
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `GET /ext-ui/:extensionId/:contentHash/*`: an extension's iframe UI, straight from its
+ * content-addressed bundle. Content never changes for a hash, so ETags are the hash and
+ * caching is immutable. A strict CSP keeps the UI to its own assets and the proxy routes.
+ */
+import { createHash } from 'node:crypto';
+import express, { type Router } from 'express';
+import type { Knex } from 'knex';
+import { LRUCache } from 'lru-cache';
+import { AlgaError, contentHashPattern, isSafeArchivePath, readBundle } from '@alga-psa/extension-contracts';
+import type { BundleStore } from '@alga-psa/runner/component/bundle-store';
+import { route } from '../http/errors.ts';
+
+const contentTypes: Record<string, string> = {
+  html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', mjs: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8',
+  json: 'application/json', svg: 'image/svg+xml', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
+  ico: 'image/x-icon', woff: 'font/woff', woff2: 'font/woff2', txt: 'text/plain; charset=utf-8', map: 'application/json',
+};
+
+export const extUiCsp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+
+export function extUiRoutes(deps: { knex: Knex; bundleStore: BundleStore }): Router {
+  const router = express.Router();
+  const uiByHash = new LRUCache<string, { files: Map<string, Uint8Array> }>({
+    max: 64,
+    fetchMethod: async (hash) => {
+      const bytes = await deps.bundleStore.get(hash);
+      if (!bytes) throw new AlgaError('E_NOT_FOUND', 'no such bundle');
+      return { files: (await readBundle(bytes)).uiFiles };
+    },
+  });
+  router.get('/ext-ui/:extensionId/:contentHash/{*asset}', route(async (req, res) => {
+    const { extensionId, contentHash } = req.params as { extensionId: string; contentHash: string };
+    const asset = ([] as string[]).concat((req.params as { asset?: string[] }).asset ?? []).join('/') || 'index.html';
+    if (!contentHashPattern.test(contentHash) || !isSafeArchivePath(asset)) throw new AlgaError('E_NOT_FOUND', 'no such asset');
+    const isUuid = /^[0-9a-f-]{36}$/i.test(extensionId);
+    const version = await deps.knex('extension_version as v').join('extension_registry as r', 'r.id', 'v.registry_id')
+      .where({ 'v.content_hash': contentHash, ...(isUuid ? { 'r.id': extensionId } : { 'r.name': extensionId }) }).first('v.id');
+    if (!version) throw new AlgaError('E_NOT_FOUND', 'no such extension version');
+    const etag = `"${createHash('sha256').update(`${contentHash}/${asset}`).digest('base64url').slice(0, 32)}"`;
+    res.setHeader('content-security-policy', extUiCsp);
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
+    res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+    res.setHeader('etag', etag);
+    if (req.headers['if-none-match'] === etag) { res.status(304).end(); return; }
+    const ui = await uiByHash.fetch(contentHash);
+    const data = ui?.files.get(asset);
+    if (!data) throw new AlgaError('E_NOT_FOUND', 'no such asset');
+    res.type(contentTypes[asset.split('.').pop()!.toLowerCase()] ?? 'application/octet-stream');
+    res.end(Buffer.from(data));
+  }));
+  return router;
+}
