@@ -1,0 +1,166 @@
+/**
+ * The secret cipher the gateway encrypts with (writes) and the runner decrypts with (reads).
+ *
+ * @example
+ *   const cipher = await createSecretCipher(secretBackendConfigFromEnv());
+ *   const sealed = await cipher.encrypt({ tenantId, installId }, { API_KEY: 'sk-…' });
+ *   const envelope = Object.fromEntries(Object.entries(sealed).map(([k, s]) => [k, s.ciphertext]));
+ *   const { values, failed } = await cipher.decrypt({ tenantId, installId }, envelope, signal);
+ *   values.get('API_KEY');
+ *
+ * Envelope values dispatch by prefix: `local:v1:` → local keyring, `vault:v` → Vault transit. Anything else,
+ * or a prefix whose backend is not configured, is reported in `failed` (never treated as plaintext or base64).
+ */
+import { AlgaError } from '@alga-psa/extension-contracts';
+import { LOCAL_PREFIX, LocalKeyringCipher, loadKeyring } from './local-keyring.ts';
+import { VAULT_PREFIX, VaultTransitCipher } from './vault-transit-cipher.ts';
+import { SecretValues } from './secret-values.ts';
+
+export { SecretValues } from './secret-values.ts';
+
+export interface SecretScope {
+  tenantId: string;
+  installId: string;
+}
+
+export interface EncryptedSecret {
+  ciphertext: string;
+  algorithm: 'local-aes-256-gcm' | 'vault-transit';
+  /** kid, or `${mount}/${keyName}` */
+  keyRef: string;
+}
+
+export interface DecryptResult {
+  values: SecretValues;
+  /** keys that could not be decrypted */
+  failed: string[];
+}
+
+export interface SecretCipher {
+  readonly algorithm: EncryptedSecret['algorithm'];
+  encrypt(scope: SecretScope, entries: Record<string, string>): Promise<Record<string, EncryptedSecret>>;
+  /** Decrypts an envelope key -> ciphertext; dispatches by prefix, so an envelope may mix local: and vault: values (after a backend switch) if both are configured. */
+  decrypt(scope: SecretScope, envelope: Record<string, string>, signal?: AbortSignal): Promise<DecryptResult>;
+}
+
+export type SecretBackendConfig =
+  | { backend: 'local'; keyringFile: string; createIfMissing?: boolean }
+  | {
+      backend: 'vault';
+      endpoint: string;
+      token?: string;
+      tokenFile?: string;
+      mount?: string;
+      keyName?: string;
+      namespace?: string;
+      timeoutMs?: number;
+      /** local keyring still used to decrypt old local: values during a migration */
+      keyringFile?: string;
+    };
+
+export const DEFAULT_KEYRING_FILE = './data/keyring.json';
+
+/** Encrypts with the configured backend; decrypts with whichever configured backend each value's prefix names. */
+class DispatchingSecretCipher implements SecretCipher {
+  readonly algorithm: EncryptedSecret['algorithm'];
+  readonly #writer: LocalKeyringCipher | VaultTransitCipher;
+  readonly #local: LocalKeyringCipher | undefined;
+  readonly #vault: VaultTransitCipher | undefined;
+
+  constructor(writer: LocalKeyringCipher | VaultTransitCipher, local: LocalKeyringCipher | undefined, vault: VaultTransitCipher | undefined) {
+    this.#writer = writer;
+    this.#local = local;
+    this.#vault = vault;
+    this.algorithm = writer.algorithm;
+  }
+
+  encrypt(scope: SecretScope, entries: Record<string, string>): Promise<Record<string, EncryptedSecret>> {
+    return this.#writer.encrypt(scope, entries);
+  }
+
+  async decrypt(scope: SecretScope, envelope: Record<string, string>, signal?: AbortSignal): Promise<DecryptResult> {
+    if (signal?.aborted) throw new AlgaError('E_SECRETS_UNAVAILABLE', 'secret decryption was aborted at the request deadline');
+    const vaultItems: Record<string, string> = {};
+    const local: Array<[string, Buffer]> = [];
+    const failed: string[] = [];
+    for (const [key, ciphertext] of Object.entries(envelope)) {
+      if (typeof ciphertext === 'string' && ciphertext.startsWith(VAULT_PREFIX) && this.#vault) {
+        vaultItems[key] = ciphertext;
+      } else if (typeof ciphertext === 'string' && ciphertext.startsWith(LOCAL_PREFIX) && this.#local) {
+        const plain = this.#local.decryptValue(scope, key, ciphertext);
+        if (plain) local.push([key, plain]);
+        else failed.push(key);
+      } else {
+        failed.push(key);
+      }
+    }
+    if (!this.#vault || Object.keys(vaultItems).length === 0) {
+      return { values: SecretValues.fromBuffers(local), failed };
+    }
+    try {
+      const fromVault = await this.#vault.decryptToBuffers(scope, vaultItems, signal);
+      return { values: SecretValues.fromBuffers([...local, ...fromVault.values]), failed: [...failed, ...fromVault.failed] };
+    } catch (err) {
+      for (const [, buf] of local) buf.fill(0);
+      throw err;
+    }
+  }
+}
+
+/**
+ * Builds the cipher for a backend configuration. The local keyring is loaded (and, when allowed, created) here;
+ * Vault is not contacted until the first encrypt or decrypt.
+ */
+export async function createSecretCipher(config: SecretBackendConfig): Promise<SecretCipher> {
+  if (config.backend === 'local') {
+    const local = new LocalKeyringCipher(await loadKeyring(config.keyringFile, { createIfMissing: config.createIfMissing ?? false }));
+    return new DispatchingSecretCipher(local, local, undefined);
+  }
+  if (config.backend === 'vault') {
+    const vault = new VaultTransitCipher(config);
+    const local = config.keyringFile ? new LocalKeyringCipher(await loadKeyring(config.keyringFile, { createIfMissing: false })) : undefined;
+    return new DispatchingSecretCipher(vault, local, vault);
+  }
+  throw new AlgaError('E_SECRETS_UNAVAILABLE', `unknown secrets backend "${String((config as { backend?: unknown }).backend)}"`);
+}
+
+/**
+ * Reads ALGA_SECRETS_BACKEND (local|vault), ALGA_KEYRING_FILE, VAULT_ADDR, VAULT_TOKEN, VAULT_TOKEN_FILE,
+ * ALGA_VAULT_TRANSIT_MOUNT, ALGA_VAULT_TRANSIT_KEY, VAULT_NAMESPACE, ALGA_VAULT_TIMEOUT_MS; defaults: local with
+ * ./data/keyring.json created if missing. With `vault`, ALGA_KEYRING_FILE (if set) names the keyring that still
+ * decrypts old `local:` values; it must exist.
+ */
+export function secretBackendConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBackendConfig {
+  const value = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const backend = value('ALGA_SECRETS_BACKEND') ?? 'local';
+  if (backend === 'local') {
+    return { backend: 'local', keyringFile: value('ALGA_KEYRING_FILE') ?? DEFAULT_KEYRING_FILE, createIfMissing: true };
+  }
+  if (backend !== 'vault') throw new AlgaError('E_VALIDATION', `ALGA_SECRETS_BACKEND must be "local" or "vault", not "${backend}"`);
+  const endpoint = value('VAULT_ADDR');
+  if (!endpoint) throw new AlgaError('E_VALIDATION', 'ALGA_SECRETS_BACKEND=vault needs VAULT_ADDR');
+  const token = value('VAULT_TOKEN');
+  const tokenFile = value('VAULT_TOKEN_FILE');
+  if (!token && !tokenFile) throw new AlgaError('E_VALIDATION', 'ALGA_SECRETS_BACKEND=vault needs VAULT_TOKEN or VAULT_TOKEN_FILE');
+  const timeoutText = value('ALGA_VAULT_TIMEOUT_MS');
+  const timeoutMs = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) {
+    throw new AlgaError('E_VALIDATION', 'ALGA_VAULT_TIMEOUT_MS must be a positive integer (milliseconds)');
+  }
+  const config: SecretBackendConfig = { backend: 'vault', endpoint };
+  if (token) config.token = token;
+  if (tokenFile) config.tokenFile = tokenFile;
+  const mount = value('ALGA_VAULT_TRANSIT_MOUNT');
+  if (mount) config.mount = mount;
+  const keyName = value('ALGA_VAULT_TRANSIT_KEY');
+  if (keyName) config.keyName = keyName;
+  const namespace = value('VAULT_NAMESPACE');
+  if (namespace) config.namespace = namespace;
+  if (timeoutMs !== undefined) config.timeoutMs = timeoutMs;
+  const keyringFile = value('ALGA_KEYRING_FILE');
+  if (keyringFile) config.keyringFile = keyringFile;
+  return config;
+}
