@@ -45,11 +45,15 @@ export async function fixtureComponent(spec: FixtureSpec): Promise<Uint8Array> {
   }
 }
 
-export async function bundleOf(manifest: unknown, component: Uint8Array): Promise<Uint8Array> {
+export async function bundleOf(manifest: unknown, component: Uint8Array, ui?: Record<string, string>): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), 'alga-fixture-bundle-'));
   try {
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
     await writeFile(join(dir, 'component.wasm'), component);
+    for (const [path, text] of Object.entries(ui ?? {})) {
+      await mkdir(join(dir, 'ui', path, '..'), { recursive: true });
+      await writeFile(join(dir, 'ui', path), text);
+    }
     return await packBundle(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -30,6 +30,14 @@ export const runnerConfigSchema = z.object({
   /** Public JWKs (with kid) of the gateway's execution-token signing keys. */
   trustedKeys: z.array(z.custom<JWK>((k) => typeof k === 'object' && k !== null && typeof (k as JWK).kid === 'string', 'each key needs a kid')).min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Private/loopback CIDRs outbound HTTP may reach anyway; empty = SSRF protection everywhere. */
+  httpAllowedPrivateCidrs: z.array(z.string()).default([]),
+  httpMaxResponseBytes: int(1024, 256 * 1024 * 1024).default(5 * 1024 * 1024),
+  httpMaxRedirects: int(0, 20).default(5),
+  /** Gateway base URL for storage and ui-proxy callbacks. */
+  gatewayUrl: z.string().url().optional(),
+  /** Secrets backend (see README "Secrets"); the runner decrypts envelopes with it. */
+  secretsCacheTtlMs: int(0, 3_600_000).default(60_000),
 });
 
 export type RunnerConfig = z.infer<typeof runnerConfigSchema>;
@@ -63,6 +71,11 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     logMaxBytes: env.RUNNER_LOG_MAX_BYTES,
     trustedKeys: readTrustedKeys(env.RUNNER_TRUSTED_KEYS),
     logLevel: env.LOG_LEVEL,
+    httpAllowedPrivateCidrs: env.RUNNER_HTTP_ALLOWED_PRIVATE_CIDRS ? env.RUNNER_HTTP_ALLOWED_PRIVATE_CIDRS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    httpMaxResponseBytes: env.RUNNER_HTTP_MAX_RESPONSE_BYTES,
+    httpMaxRedirects: env.RUNNER_HTTP_MAX_REDIRECTS,
+    gatewayUrl: env.GATEWAY_URL,
+    secretsCacheTtlMs: env.RUNNER_SECRETS_CACHE_TTL_MS,
     ...overrides,
   });
   if (!result.success) {

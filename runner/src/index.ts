@@ -19,6 +19,7 @@ import { WorkerPool } from './pool/worker-pool.ts';
 import { ExecuteService } from './api/execute-service.ts';
 import { createRunnerApp } from './api/http-app.ts';
 import { createRunnerMetrics } from './metrics.ts';
+import type { OperatorSettings } from './providers/provider.ts';
 
 export { runnerConfigFromEnv, type RunnerConfig } from './config.ts';
 export { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
@@ -32,6 +33,10 @@ export interface Runner {
   logger: Logger;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
+}
+
+export function operatorSettings(config: RunnerConfig): OperatorSettings {
+  return { httpAllowedPrivateCidrs: config.httpAllowedPrivateCidrs, httpMaxResponseBytes: config.httpMaxResponseBytes, httpMaxRedirects: config.httpMaxRedirects, gatewayUrl: config.gatewayUrl };
 }
 
 let ceilingPages: number | undefined;
@@ -66,11 +71,12 @@ export async function createRunner(config: RunnerConfig, options: { bundleStore?
     prewarmPerKey: Math.max(config.prewarmPerKey, config.isolation === 'fresh' ? 1 : 0),
     maxKeysPerWorker: config.maxKeysPerWorker,
     logLimits: { maxLines: config.logMaxLines, maxBytes: config.logMaxBytes },
+    operator: operatorSettings(config),
   }, { onWorkerReplaced: (reason) => metrics.workerReplacements.inc({ reason }) });
   let ready = false;
   await pool.start();
   ready = true;
-  const executeService = new ExecuteService({ config, verifyToken: executionTokenVerifier({ keys: config.trustedKeys }), loader, pool, metrics, logger });
+  const executeService = new ExecuteService({ config, verifyToken: executionTokenVerifier({ keys: config.trustedKeys }), loader, pool, metrics, logger, operator: operatorSettings(config) });
   const app = createRunnerApp({ executeService, metrics, pool, isReady: () => ready });
   const servers: Server[] = [];
   return {

@@ -68,7 +68,11 @@ export function apiRoutes(deps: ApiDeps): Router {
     await deps.registry.revokePublisherKey(String(req.params.kid));
     res.status(204).end();
   }));
-  r.post('/api/v1/registry/publish', express.raw({ type: () => true, limit: deps.maxBundleBytes }), route(async (req, res) => {
+  const bundleBody: express.RequestHandler = (req, res, next) => express.raw({ type: () => true, limit: deps.maxBundleBytes })(req, res, (err?: unknown) => {
+    if ((err as { type?: string } | undefined)?.type === 'entity.too.large') return next(new AlgaError('E_BUNDLE_TOO_LARGE', `bundle exceeds the ${deps.maxBundleBytes}-byte limit`));
+    next(err);
+  });
+  r.post('/api/v1/registry/publish', bundleBody, route(async (req, res) => {
     const bytes = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array();
     if (bytes.byteLength === 0) throw new AlgaError('E_BAD_REQUEST', 'send the bundle (.tar.gz) as the request body');
     const published = await deps.registry.publish({ bytes, keyId: req.header('x-alga-key-id'), signature: req.header('x-alga-signature') });

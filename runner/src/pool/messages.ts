@@ -1,6 +1,6 @@
 /** Messages between the pool (main thread) and its workers. */
 import type { InstallSpec } from '../api/execute-schema.ts';
-import type { GuestLogLine } from '../providers/provider.ts';
+import type { GuestLogLine, OperatorSettings } from '../providers/provider.ts';
 import type { GuestRequest } from '../component/instance-builder.ts';
 
 export type Isolation = 'pooled' | 'fresh';
@@ -14,6 +14,7 @@ export interface WorkerSettings {
   /** Bound on distinct (install, component) instance pools per worker. */
   maxKeysPerWorker: number;
   logLimits: { maxLines: number; maxBytes: number };
+  operator: OperatorSettings;
 }
 
 export interface LoadMessage {

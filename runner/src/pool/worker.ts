@@ -170,6 +170,7 @@ function bindProviders(job: WorkerJob, logs: GuestLogBuffer): Record<string, Hos
     deadlineMs: job.deadlineMs,
     install: job.install,
     executionToken: job.executionToken,
+    operator: settings.operator,
     log: (level: LogLevel, message: string, fields: Record<string, string>) => logs.push(level, message, fields),
     markSensitive: (value: string) => logs.addSensitive(value),
   };

@@ -5,8 +5,9 @@
 import type { CapabilityProvider } from './provider.ts';
 import { contextProvider } from './context.ts';
 import { logProvider } from './log.ts';
+import { httpProvider } from './http.ts';
 
-export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider];
+export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider, httpProvider];
 
 export function providerForInterface(iface: string): CapabilityProvider<any> | undefined {
   return providers.find((p) => p.witInterface === iface);

@@ -33,6 +33,16 @@ export interface GuestLogLine {
   ts: number;
 }
 
+/** Operator policy every provider may consult (runner configuration; never per-tenant input). */
+export interface OperatorSettings {
+  /** CIDRs of private/loopback ranges outbound HTTP may reach anyway (default: none). */
+  httpAllowedPrivateCidrs: string[];
+  httpMaxResponseBytes: number;
+  httpMaxRedirects: number;
+  /** Gateway base URL for storage and ui-proxy callbacks (with the execution token). */
+  gatewayUrl: string | undefined;
+}
+
 /** What a provider sees of one request. */
 export interface RequestScope {
   readonly requestId: string;
@@ -47,6 +57,7 @@ export interface RequestScope {
   readonly executionToken: string;
   /** This provider's `prepare` result, if it has one. */
   readonly prepared: unknown;
+  readonly operator: OperatorSettings;
   /** Append a guest log line; bounded and redacted by the core. */
   log(level: LogLevel, message: string, fields: Record<string, string>): void;
   /** Values that must never leave the runner (e.g. decrypted secrets); the core redacts them from logs. */
@@ -55,6 +66,7 @@ export interface RequestScope {
 
 export interface PrepareContext {
   body: ExecuteBody;
+  operator: OperatorSettings;
   granted: boolean;
   /** True when the component imports this provider's interface. */
   imported: boolean;

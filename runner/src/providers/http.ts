@@ -1,0 +1,403 @@
+/**
+ * `alga:extension/http` (cap:http.fetch): outbound HTTP for guests, default deny.
+ *
+ * Per call:
+ *  1. validate the request (method, URL, headers, body size) → `invalid-request`;
+ *  2. for the URL and EVERY redirect hop: allowlist (scheme, host incl. `*.` wildcard, port) →
+ *     `denied`; DNS resolved up front and every address checked by the SSRF policy (`ssrf.ts`)
+ *     → `denied`;
+ *  3. connect ONLY to the checked addresses: each hop gets its own undici `Agent` whose
+ *     `connect.lookup` answers with the already-checked addresses for that host name (a DNS rebind
+ *     between check and connect never reaches the network); the URL keeps the host name, so SNI,
+ *     certificate verification and `Host` stay those of the original name;
+ *  4. redirects followed by hand (301/302 POST → GET, 303 → GET, 307/308 keep method and body,
+ *     `authorization`/`cookie` dropped when the origin changes), at most `httpMaxRedirects`;
+ *  5. one AbortSignal for the whole call: min(guest `timeoutMs`, deadline − 50 ms) → `timeout`
+ *     (also covers DNS and a body that stalls after the headers);
+ *  6. the response body is streamed with a cap (`httpMaxResponseBytes`, content-length checked
+ *     first) → `too-large`, the connection is destroyed at once.
+ *
+ * The host function only ever throws `witError(...)` values (anything else would trap the guest).
+ * Nothing is logged (request bodies and headers can hold credentials).
+ *
+ * @example
+ *   const fns = httpProvider.bind(scope, httpProvider.configure(install));
+ *   const res = await fns.fetch({ method: 'GET', url: 'https://api.example.com/x', headers: [], body: undefined, timeoutMs: 2000 });
+ *   // res = { status: 200, headers: [['content-type', 'application/json']], body: Uint8Array }
+ */
+import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
+import { Agent, request } from 'undici';
+import { hostMatchesAllowed, tryParseAllowedHost } from '@alga-psa/extension-contracts';
+import type { ParsedAllowedHost } from '@alga-psa/extension-contracts';
+import type { CapabilityProvider, RequestScope } from './provider.ts';
+import { witError } from './provider.ts';
+import { checkAddress, checkAddresses, operatorAllowList, resolveHost } from './ssrf.ts';
+import type { ResolvedAddress } from './ssrf.ts';
+
+export interface HttpConfigured {
+  allowed: readonly ParsedAllowedHost[];
+}
+
+/** The record jco hands the host for `outgoing-request`. */
+export interface OutgoingRequest {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: Uint8Array | undefined;
+  timeoutMs: number | undefined;
+}
+
+export interface IncomingResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+}
+
+export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
+export const DEADLINE_MARGIN_MS = 50;
+const MAX_REQUEST_HEADERS = 200;
+const MAX_REQUEST_HEADER_BYTES = 64 * 1024;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field value: visible ASCII, SP, HTAB, obs-text; never CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']);
+const DROPPED_HEADERS = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'expect', // undici refuses it
+]);
+const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'content-location'];
+const CROSS_ORIGIN_DROPPED = ['authorization', 'cookie'];
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const WIT_TAGS = new Set(['denied', 'invalid-request', 'timeout', 'too-large', 'transport']);
+
+type WitErr = { tag: string; val?: unknown };
+
+function isWitErr(e: unknown): e is WitErr {
+  return typeof e === 'object' && e !== null && !(e instanceof Error) && WIT_TAGS.has((e as WitErr).tag);
+}
+
+const invalid = (msg: string) => witError('invalid-request', msg);
+const denied = (msg: string) => witError('denied', msg);
+const transport = (msg: string) => witError('transport', msg);
+
+// ---------------------------------------------------------------------------------------------
+// Request validation
+// ---------------------------------------------------------------------------------------------
+
+function validateMethod(raw: unknown): string {
+  if (typeof raw !== 'string' || !TOKEN.test(raw)) throw invalid('method must be an HTTP token');
+  const upper = raw.toUpperCase();
+  if (REFUSED_METHODS.has(upper)) throw invalid(`method ${upper} is not allowed`);
+  return NORMALISED_METHODS.has(upper) ? upper : raw;
+}
+
+function parseGuestUrl(raw: unknown): URL {
+  if (typeof raw !== 'string') throw invalid('url must be a string');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw invalid('url is not an absolute URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`only http and https URLs are supported, not ${url.protocol}`);
+  if (url.username !== '' || url.password !== '') throw invalid('url must not contain userinfo');
+  url.hash = '';
+  return url;
+}
+
+function sanitiseHeaders(raw: unknown): Array<[string, string]> {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw invalid('headers must be a list of pairs');
+  if (raw.length > MAX_REQUEST_HEADERS) throw invalid(`at most ${MAX_REQUEST_HEADERS} headers`);
+  const out: Array<[string, string]> = [];
+  let bytes = 0;
+  for (const pair of raw) {
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') throw invalid('headers must be a list of string pairs');
+    const [name, value] = pair as [string, string];
+    if (!TOKEN.test(name)) throw invalid(`invalid header name ${JSON.stringify(name.slice(0, 64))}`);
+    if (!FIELD_VALUE.test(value)) throw invalid(`invalid value for header ${name} (CR, LF, NUL or non-Latin-1 characters)`);
+    bytes += name.length + value.length + 4;
+    if (bytes > MAX_REQUEST_HEADER_BYTES) throw invalid(`request headers exceed ${MAX_REQUEST_HEADER_BYTES} bytes`);
+    const lower = name.toLowerCase();
+    if (DROPPED_HEADERS.has(lower) || lower.startsWith('proxy-')) continue;
+    out.push([name, value.trim()]);
+  }
+  return out;
+}
+
+function validateBody(raw: unknown): Uint8Array | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!(raw instanceof Uint8Array)) throw invalid('body must be bytes');
+  if (raw.byteLength > MAX_REQUEST_BODY_BYTES) throw invalid(`request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes`);
+  return raw;
+}
+
+function effectiveTimeout(guestTimeoutMs: unknown, deadlineMs: number): number {
+  let ms = deadlineMs - Date.now() - DEADLINE_MARGIN_MS;
+  if (guestTimeoutMs !== undefined && guestTimeoutMs !== null) {
+    if (typeof guestTimeoutMs !== 'number' || !Number.isFinite(guestTimeoutMs) || guestTimeoutMs < 0) throw invalid('timeoutMs must be a non-negative integer');
+    ms = Math.min(ms, guestTimeoutMs);
+  }
+  return Math.floor(ms);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Allowlist + address policy
+// ---------------------------------------------------------------------------------------------
+
+function checkAllowlist(url: URL, cfg: HttpConfigured): void {
+  if (!cfg.allowed.some((a) => hostMatchesAllowed(url, a))) {
+    throw denied(`${url.origin} is not in http.allowedHosts`);
+  }
+}
+
+/** Bare host name or IP of a URL (IPv6 without brackets), lower case. */
+function urlHost(url: URL): string {
+  const h = url.hostname.toLowerCase();
+  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+}
+
+/** Resolve (unless an IP literal) and check every address; returns the addresses to pin. */
+async function resolveChecked(url: URL, scope: RequestScope, signal: AbortSignal): Promise<ResolvedAddress[]> {
+  const allowed = operatorAllowList(scope.operator.httpAllowedPrivateCidrs ?? []);
+  const host = urlHost(url);
+  const family = isIP(host);
+  if (family !== 0) {
+    const v = checkAddress(host, allowed);
+    if (!v.ok) throw denied(`${url.origin}: ${v.reason}`);
+    return [{ address: host, family: family === 6 ? 6 : 4 }];
+  }
+  let addrs: ResolvedAddress[];
+  try {
+    addrs = await resolveHost(host, signal);
+  } catch (e) {
+    if (signal.aborted) throw e;
+    const code = (e as { code?: unknown })?.code;
+    throw transport(`DNS lookup failed for ${host}${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
+  if (!Array.isArray(addrs) || addrs.length === 0) throw transport(`DNS lookup returned no address for ${host}`);
+  const v = checkAddresses(addrs, allowed);
+  if (!v.ok) throw denied(`${url.origin} resolves to a refused address: ${v.reason}`);
+  return addrs.map((a) => ({ address: a.address, family: a.family }));
+}
+
+/** `net.connect` lookup that only ever answers with the checked addresses of `host`. */
+function pinnedLookup(host: string, addrs: readonly ResolvedAddress[]): LookupFunction {
+  return (hostname, options, callback) => {
+    if (hostname.toLowerCase() !== host) {
+      callback(Object.assign(new Error(`lookup for unexpected host ${hostname}`), { code: 'EPINNED' }), '', 4);
+      return;
+    }
+    const fam = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
+    const list = fam === 0 ? addrs : addrs.filter((a) => a.family === fam);
+    if (list.length === 0) {
+      callback(Object.assign(new Error(`no checked IPv${fam} address for ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
+      return;
+    }
+    if (options.all) callback(null, list.map((a) => ({ address: a.address, family: a.family })));
+    else callback(null, list[0].address, list[0].family);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One hop
+// ---------------------------------------------------------------------------------------------
+
+interface HopResult {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+  location: string | undefined;
+}
+
+function headerPairs(headers: Record<string, string | string[] | undefined>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [k, v] of Object.entries(headers)) {
+    const name = k.toLowerCase();
+    if (Array.isArray(v)) for (const x of v) out.push([name, String(x)]);
+    else if (v !== undefined) out.push([name, String(v)]);
+  }
+  return out;
+}
+
+async function hop(
+  url: URL,
+  method: string,
+  headers: Array<[string, string]>,
+  body: Uint8Array | undefined,
+  pinned: readonly ResolvedAddress[],
+  signal: AbortSignal,
+  timeoutMs: number,
+  maxBytes: number,
+): Promise<HopResult> {
+  const host = urlHost(url);
+  const agent = new Agent({
+    connect: isIP(host) === 0 ? { lookup: pinnedLookup(host, pinned) } : {},
+    // The AbortSignal is the real timer; these only back it up.
+    headersTimeout: timeoutMs + 1000,
+    bodyTimeout: timeoutMs + 1000,
+    connections: 1,
+  });
+  let res: Awaited<ReturnType<typeof request>> | undefined;
+  const onAbort = () => res?.body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const flat: string[] = [];
+    for (const [k, v] of headers) flat.push(k, v);
+    res = await request(url, {
+      dispatcher: agent,
+      method: method as 'GET',
+      headers: flat,
+      body: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      signal,
+    });
+    // Destroying an undici body emits 'error' (UND_ERR_ABORTED): never let that be unhandled,
+    // it would crash the worker. Reads below still see errors through the async iterator.
+    res.body.on('error', () => {});
+    const status = res.statusCode;
+    const pairs = headerPairs(res.headers as Record<string, string | string[] | undefined>);
+    const locationRaw = res.headers.location;
+    const location = REDIRECT_STATUSES.has(status) ? (Array.isArray(locationRaw) ? locationRaw[0] : locationRaw) : undefined;
+    if (location !== undefined) {
+      // A redirect's own body is never returned: do not read it.
+      res.body.destroy();
+      return { status, headers: pairs, body: new Uint8Array(0), location };
+    }
+    const declared = res.headers['content-length'];
+    if (typeof declared === 'string' && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+      res.body.destroy();
+      throw witError('too-large');
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        res.body.destroy();
+        throw witError('too-large');
+      }
+      chunks.push(chunk);
+    }
+    const all = Buffer.concat(chunks, total);
+    return { status, headers: pairs, body: new Uint8Array(all.buffer, all.byteOffset, all.byteLength), location: undefined };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // Each hop owns its connection: never reused by another hop, request or tenant.
+    agent.destroy().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// fetch
+// ---------------------------------------------------------------------------------------------
+
+function shortMessage(e: unknown, url: URL): string {
+  const err = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  let code = typeof err?.code === 'string' ? err.code : '';
+  let message = typeof err?.message === 'string' ? err.message : String(e);
+  // net.connect with several addresses (autoSelectFamily) rejects with an AggregateError.
+  if (message === '' && Array.isArray(err?.errors) && err.errors.length > 0) {
+    const first = err.errors[0] as { code?: unknown; message?: unknown };
+    message = typeof first?.message === 'string' ? first.message : '';
+    if (!code && typeof first?.code === 'string') code = first.code;
+  }
+  let text = code && !message.includes(code) ? `${code}: ${message}` : message || code || 'request failed';
+  // Never echo the query string (it may hold tokens).
+  for (const secret of [url.href, url.search, url.search.slice(1)]) {
+    if (secret.length > 1) text = text.split(secret).join('');
+  }
+  return text.replace(/\s+/g, ' ').trim().slice(0, 200) || 'request failed';
+}
+
+async function doFetch(scope: RequestScope, cfg: HttpConfigured, req: OutgoingRequest): Promise<IncomingResponse> {
+  if (typeof req !== 'object' || req === null) throw invalid('request must be a record');
+  let method = validateMethod(req.method);
+  let url = parseGuestUrl(req.url);
+  let headers = sanitiseHeaders(req.headers);
+  let body = validateBody(req.body);
+  const timeoutMs = effectiveTimeout(req.timeoutMs, scope.deadlineMs);
+
+  // Refuse before any I/O when the first hop is not allowed.
+  checkAllowlist(url, cfg);
+  if (timeoutMs <= 0) throw witError('timeout');
+
+  const maxBytes = scope.operator.httpMaxResponseBytes;
+  const maxRedirects = scope.operator.httpMaxRedirects;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('http.fetch timeout')), timeoutMs);
+  const signal = controller.signal;
+  try {
+    for (let redirects = 0; ; redirects++) {
+      const pinned = await resolveChecked(url, scope, signal);
+      const res = await hop(url, method, headers, body, pinned, signal, timeoutMs, maxBytes);
+      if (res.location === undefined) return { status: res.status, headers: res.headers, body: res.body };
+
+      if (redirects >= maxRedirects) throw transport('too many redirects');
+      let next: URL;
+      try {
+        next = new URL(res.location, url);
+      } catch {
+        throw transport('redirect with an invalid Location');
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw denied(`redirect to a ${next.protocol} URL is not allowed`);
+      if (next.username !== '' || next.password !== '') throw transport('redirect Location contains userinfo');
+      next.hash = '';
+
+      if ((res.status === 303 && method !== 'HEAD') || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        headers = headers.filter(([k]) => !BODY_HEADERS.includes(k.toLowerCase()));
+      }
+      if (next.origin !== url.origin) {
+        headers = headers.filter(([k]) => !CROSS_ORIGIN_DROPPED.includes(k.toLowerCase()));
+      }
+      url = next;
+    }
+  } catch (e) {
+    if (signal.aborted) throw witError('timeout');
+    if (isWitErr(e)) throw e;
+    throw transport(shortMessage(e, url));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const httpProvider: CapabilityProvider<HttpConfigured> = {
+  capability: 'cap:http.fetch',
+  witInterface: 'http',
+  asyncFunctions: ['fetch'],
+  configure: (install) => {
+    const allowed: ParsedAllowedHost[] = [];
+    for (const origin of install.httpAllowedHosts ?? []) {
+      const r = tryParseAllowedHost(origin);
+      if (r.ok) allowed.push(r.value); // invalid entries were refused at publish; ignore them here
+    }
+    return { allowed };
+  },
+  bind: (scope, cfg) => ({
+    fetch: async (req: OutgoingRequest): Promise<IncomingResponse> => {
+      try {
+        return await doFetch(scope, cfg, req);
+      } catch (e) {
+        // Only WIT variants may leave a host function; anything else would trap the guest.
+        if (isWitErr(e)) throw e;
+        throw transport('internal error');
+      }
+    },
+  }),
+  denied: () => ({
+    fetch: async () => {
+      throw witError('denied', 'cap:http.fetch is not granted to this install');
+    },
+  }),
+};

@@ -1,0 +1,30 @@
+/** Bundle variants for gateway tests, made from real sample components. */
+import { gzipSync } from 'node:zlib';
+import * as tar from 'tar';
+import { readBundle } from '@alga-psa/extension-contracts';
+import { bundleOf } from './fixture-components.ts';
+import { sampleBundle } from './samples.ts';
+
+/** The hello component under another manifest (name, version, capabilities, settings…). */
+export async function helloVariant(manifest: Record<string, unknown>, ui?: Record<string, string>): Promise<Uint8Array> {
+  const hello = await sampleBundle('hello');
+  const { component } = await readBundle(hello.bytes);
+  const base = { ...(hello.manifest as Record<string, unknown>), ...manifest };
+  return bundleOf(base, component, ui);
+}
+
+/** A gzipped tar with arbitrary entry paths (e.g. `../evil`), built with tar's own header encoder. */
+export function rawTarGz(entries: Array<{ path: string; data: string | Uint8Array; type?: 'File' | 'SymbolicLink'; linkpath?: string }>): Uint8Array {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const data = Buffer.from(e.data);
+    const header = new tar.Header({ path: e.path, type: e.type ?? 'File', size: e.type === 'SymbolicLink' ? 0 : data.length, mode: 0o644, mtime: new Date(0), linkpath: e.linkpath });
+    header.encode();
+    blocks.push(header.block!);
+    if (e.type !== 'SymbolicLink') {
+      blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    }
+  }
+  blocks.push(Buffer.alloc(1024));
+  return new Uint8Array(gzipSync(Buffer.concat(blocks)));
+}

@@ -1,0 +1,131 @@
+/**
+ * A real gateway (PGlite locally, PostgreSQL in CI via ALGA_TEST_DATABASE_URL) wired to a real
+ * runner on loopback, with a local keyring, a temp bundle store and a registered publisher.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { generateExecutionSigningKey, generatePublisherKey, signBundle } from '@alga-psa/extension-contracts';
+import { FileBundleStore } from '../runner/src/component/bundle-store.ts';
+import { TranspileCache } from '../runner/src/component/transpile-cache.ts';
+import { createSecretCipher, type SecretBackendConfig, type SecretCipher } from '../runner/src/secrets/secret-cipher.ts';
+import { createRunner, runnerConfigFromEnv, type Runner, type RunnerConfig } from '../runner/src/index.ts';
+import { openTestDatabase } from '../gateway/src/db/test-database.ts';
+import type { Database } from '../gateway/src/db/database.ts';
+import { createGateway, ExecutionKeys, gatewayConfigFromEnv, type Gateway, type GatewayConfig } from '../gateway/src/index.ts';
+import { sampleBundle } from './samples.ts';
+
+export interface GatewayHarness {
+  gateway: Gateway;
+  url: string;
+  runner: Runner | undefined;
+  runnerUrl: string;
+  db: Database;
+  dir: string;
+  operatorToken: string;
+  runnerServiceToken: string;
+  publisherKeyId: string;
+  publisherKeyPem: string;
+  secretCipher: SecretCipher;
+  /** Captured gateway + runner log output, for leak greps. */
+  logs: string[];
+  tenant(name?: string): Promise<{ tenantId: string; adminKey: string; call: Caller }>;
+  publish(bytes: Uint8Array, opts?: { keyId?: string; signature?: string | null }): Promise<Response>;
+  publishSample(name: string): Promise<{ name: string; version: string; contentHash: string }>;
+  close(): Promise<void>;
+}
+
+export type Caller = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers; text: string }>;
+
+export interface GatewayHarnessOptions {
+  gateway?: Partial<GatewayConfig>;
+  runner?: Partial<RunnerConfig> | false;
+  secrets?: SecretBackendConfig;
+}
+
+export async function startGatewayHarness(options: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
+  const dir = await mkdtemp(join(tmpdir(), 'alga-gw-test-'));
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(line); } });
+  const db = await openTestDatabase();
+  const signer = await generateExecutionSigningKey(`gw-${randomUUID().slice(0, 8)}`);
+  const executionKeys = await ExecutionKeys.fromJwks([signer.privateJwk], signer.kid);
+  const bundleStore = new FileBundleStore(join(dir, 'bundles'));
+  const transpileCache = new TranspileCache(join(process.cwd(), '.alga-cache', 'transpile'));
+  const secretCipher = await createSecretCipher(options.secrets ?? { backend: 'local', keyringFile: join(dir, 'keyring.json'), createIfMissing: true });
+  let runner: Runner | undefined;
+  let runnerUrl = 'http://127.0.0.1:1';
+  if (options.runner !== false) {
+    runner = await createRunner(runnerConfigFromEnv({}, {
+      bundleDir: join(dir, 'bundles'), cacheDir: join(process.cwd(), '.alga-cache', 'transpile'), workers: 2,
+      trustedKeys: executionKeys.publicJwks(), logLevel: 'silent', ...(options.runner ?? {}),
+    } as never), { bundleStore, logger });
+    runnerUrl = (await runner.listen(0, '127.0.0.1')).url;
+  }
+  const operatorToken = `op_${randomBytes(16).toString('hex')}`;
+  const runnerServiceToken = `svc_${randomBytes(16).toString('hex')}`;
+  const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, operatorToken, runnerServiceToken, logLevel: 'debug', ...(options.gateway ?? {}) } as never);
+  const gateway = await createGateway(config, { db, secretCipher, bundleStore, transpileCache, executionKeys, logger });
+  const { url } = await gateway.listen(0, '127.0.0.1');
+
+  const publisher = await gateway.registry.createPublisher(`Test Publisher ${randomUUID().slice(0, 6)}`);
+  const pub = generatePublisherKey();
+  const publisherKeyId = `test-${randomUUID().slice(0, 8)}`;
+  await gateway.registry.addPublisherKey(publisher.id, publisherKeyId, pub.publicKeyB64);
+
+  const caller = (auth: Record<string, string>): Caller => async (method, path, body, headers = {}) => {
+    const isRaw = body instanceof Uint8Array || typeof body === 'string';
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { ...auth, ...(body !== undefined && !isRaw ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : isRaw ? (body as BodyInit) : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: parsed as any, headers: res.headers, text };
+  };
+
+  const publish = (bytes: Uint8Array, opts: { keyId?: string; signature?: string | null } = {}) => {
+    const signature = opts.signature === undefined ? signBundle(bytes, pub.privateKeyPem) : opts.signature;
+    return fetch(`${url}/api/v1/registry/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/gzip', 'x-alga-key-id': opts.keyId ?? publisherKeyId, ...(signature ? { 'x-alga-signature': signature } : {}) },
+      body: Buffer.from(bytes),
+    });
+  };
+
+  return {
+    gateway, url, runner, runnerUrl, db, dir, operatorToken, runnerServiceToken, publisherKeyId, publisherKeyPem: pub.privateKeyPem, secretCipher, logs,
+    async tenant(name = `Tenant ${randomUUID().slice(0, 6)}`) {
+      const t = await gateway.createTenant(name);
+      return { ...t, call: caller({ authorization: `Bearer ${t.adminKey}` }) };
+    },
+    publish,
+    async publishSample(name) {
+      const build = await sampleBundle(name);
+      const res = await publish(build.bytes);
+      if (res.status !== 201) throw new Error(`publishing ${name} failed: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as { name: string; version: string; contentHash: string };
+      return body;
+    },
+    async close() {
+      await gateway.close();
+      await runner?.close();
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function operatorCaller(h: GatewayHarness): Caller {
+  return async (method, path, body) => {
+    const res = await fetch(`${h.url}${path}`, { method, headers: { authorization: `Bearer ${h.operatorToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: parsed as any, headers: res.headers, text };
+  };
+}
