@@ -258,7 +258,8 @@ async function hop(
       dispatcher: agent,
       method: method as 'GET',
       headers: flat,
-      body: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      // A copy: the guest's bytes must not be read after this call returns.
+      body: body === undefined ? undefined : Buffer.from(body),
       signal,
     });
     // Destroying an undici body emits 'error' (UND_ERR_ABORTED): never let that be unhandled,
@@ -338,6 +339,7 @@ async function doFetch(scope: RequestScope, cfg: HttpConfigured, req: OutgoingRe
   const signal = controller.signal;
   try {
     for (let redirects = 0; ; redirects++) {
+      checkAllowlist(url, cfg);
       const pinned = await resolveChecked(url, scope, signal);
       const res = await hop(url, method, headers, body, pinned, signal, timeoutMs, maxBytes);
       if (res.location === undefined) return { status: res.status, headers: res.headers, body: res.body };
