@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { generateExecutionSigningKey, generatePublisherKey, signBundle } from '@alga-psa/extension-contracts';
 import { FileBundleStore } from '../runner/src/component/bundle-store.ts';
@@ -57,10 +58,13 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const secretCipher = await createSecretCipher(options.secrets ?? { backend: 'local', keyringFile: join(dir, 'keyring.json'), createIfMissing: true });
   let runner: Runner | undefined;
   let runnerUrl = 'http://127.0.0.1:1';
+  // The runner calls back to the gateway (storage, ui-proxy), so the gateway's port is chosen first.
+  const gatewayPort = await freePort();
   if (options.runner !== false) {
     runner = await createRunner(runnerConfigFromEnv({}, {
       bundleDir: join(dir, 'bundles'), cacheDir: join(process.cwd(), '.alga-cache', 'transpile'), workers: 2,
-      trustedKeys: executionKeys.publicJwks(), logLevel: 'silent', ...(options.runner ?? {}),
+      trustedKeys: executionKeys.publicJwks(), logLevel: 'silent', gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+      httpAllowedPrivateCidrs: ['127.0.0.1/32'], ...(options.runner ?? {}),
     } as never), { bundleStore, logger });
     runnerUrl = (await runner.listen(0, '127.0.0.1')).url;
   }
@@ -68,7 +72,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const runnerServiceToken = `svc_${randomBytes(16).toString('hex')}`;
   const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, operatorToken, runnerServiceToken, logLevel: 'debug', ...(options.gateway ?? {}) } as never);
   const gateway = await createGateway(config, { db, secretCipher, bundleStore, transpileCache, executionKeys, logger });
-  const { url } = await gateway.listen(0, '127.0.0.1');
+  const { url } = await gateway.listen(gatewayPort, '127.0.0.1');
 
   const publisher = await gateway.registry.createPublisher(`Test Publisher ${randomUUID().slice(0, 6)}`);
   const pub = generatePublisherKey();
@@ -118,6 +122,14 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export function operatorCaller(h: GatewayHarness): Caller {

@@ -30,7 +30,14 @@ export const gatewayConfigSchema = z.object({
   logRetentionDays: int(1, 3650).default(14),
   /** Host-route catalog for ui-proxy: `METHOD /path` patterns the platform exposes to extensions. */
   hostRouteCatalog: z.array(z.string()).default([]),
+  /** Base URL of the platform (host) API that ui-proxy calls are forwarded to. */
   hostApiBaseUrl: z.string().url().optional(),
+  /** Bearer token the gateway presents to the host API. */
+  hostApiToken: z.string().optional(),
+  storageMaxKeys: int(1, 10_000_000).default(10_000),
+  storageMaxValueBytes: int(1, 64 * 1024 * 1024).default(256 * 1024),
+  storageMaxTotalBytes: int(1, 1024 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  storageMaxNamespaces: int(1, 10_000).default(32),
   /** Public origin used in CSP frame-ancestors for extension UIs. */
   publicOrigin: z.string().default(''),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +66,11 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overr
     logRetentionDays: env.ALGA_LOG_RETENTION_DAYS,
     hostRouteCatalog: list(env.ALGA_HOST_ROUTE_CATALOG),
     hostApiBaseUrl: env.ALGA_HOST_API_BASE_URL,
+    hostApiToken: env.ALGA_HOST_API_TOKEN,
+    storageMaxKeys: env.ALGA_STORAGE_MAX_KEYS,
+    storageMaxValueBytes: env.ALGA_STORAGE_MAX_VALUE_BYTES,
+    storageMaxTotalBytes: env.ALGA_STORAGE_MAX_TOTAL_BYTES,
+    storageMaxNamespaces: env.ALGA_STORAGE_MAX_NAMESPACES,
     publicOrigin: env.ALGA_PUBLIC_ORIGIN,
     logLevel: env.LOG_LEVEL,
     ...overrides,

@@ -25,6 +25,8 @@ export const errorCatalog = {
   E_ENDPOINT_NOT_DECLARED: { status: 404, message: 'the extension does not declare this endpoint' },
   E_CAPABILITY_DENIED: { status: 403, message: 'the component needs a capability the install was not granted' },
   E_RATE_LIMITED: { status: 429, message: 'too many requests for this install' },
+  E_QUOTA_EXCEEDED: { status: 507, message: 'the install has used up its storage quota' },
+  E_HOST_UNAVAILABLE: { status: 503, message: 'the platform API is unreachable' },
   E_GUEST_TRAP: { status: 502, message: 'the extension failed while handling the request' },
   E_DEADLINE: { status: 504, message: 'the extension did not answer before its deadline' },
   E_MEMORY_LIMIT: { status: 507, message: 'the extension exceeded its memory limit' },
