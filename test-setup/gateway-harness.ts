@@ -65,7 +65,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       bundleDir: join(dir, 'bundles'), cacheDir: join(process.cwd(), '.alga-cache', 'transpile'), workers: 2,
       trustedKeys: executionKeys.publicJwks(), logLevel: 'silent', gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
       httpAllowedPrivateCidrs: ['127.0.0.1/32'], ...(options.runner ?? {}),
-    } as never), { bundleStore, logger });
+    } as never), { bundleStore, logger, secretCipher });
     runnerUrl = (await runner.listen(0, '127.0.0.1')).url;
   }
   const operatorToken = `op_${randomBytes(16).toString('hex')}`;

@@ -61,7 +61,8 @@ let runner: Awaited<ReturnType<typeof createRunner>> | undefined;
 if (!runnerUrl) {
   runner = await createRunner(runnerConfigFromEnv(process.env, {
     bundleDir: join(dataDir, 'bundles'), cacheDir: join(dataDir, 'transpile-cache'), trustedKeys: executionKeys.publicJwks(),
-  }));
+    gatewayUrl: process.env.GATEWAY_URL ?? `http://${config.host}:${config.port}`,
+  }), { secretCipher });
   runnerUrl = (await runner.listen()).url;
 }
 const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher, bundleStore, transpileCache, executionKeys, sessionSecret });

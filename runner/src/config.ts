@@ -36,7 +36,7 @@ export const runnerConfigSchema = z.object({
   httpMaxRedirects: int(0, 20).default(5),
   /** Gateway base URL for storage and ui-proxy callbacks. */
   gatewayUrl: z.string().url().optional(),
-  /** Secrets backend (see README "Secrets"); the runner decrypts envelopes with it. */
+  /** How long decrypted secrets stay cached per (tenant, install, secretsVersion). */
   secretsCacheTtlMs: int(0, 3_600_000).default(60_000),
 });
 

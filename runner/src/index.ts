@@ -20,6 +20,8 @@ import { ExecuteService } from './api/execute-service.ts';
 import { createRunnerApp } from './api/http-app.ts';
 import { createRunnerMetrics } from './metrics.ts';
 import type { OperatorSettings } from './providers/provider.ts';
+import { SecretCache } from './secrets/secret-cache.ts';
+import type { SecretCipher } from './secrets/secret-cipher.ts';
 
 export { runnerConfigFromEnv, type RunnerConfig } from './config.ts';
 export { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
@@ -28,6 +30,7 @@ export type { ExecuteBody, ExecuteSuccess } from './api/execute-schema.ts';
 
 export interface Runner {
   app: ReturnType<typeof createRunnerApp>;
+  secretCache: SecretCache | undefined;
   loader: ComponentLoader;
   pool: WorkerPool;
   logger: Logger;
@@ -53,7 +56,14 @@ function setWasmMemoryCeiling(maxMemoryMb: number): void {
   }
 }
 
-export async function createRunner(config: RunnerConfig, options: { bundleStore?: BundleStore; logger?: Logger } = {}): Promise<Runner> {
+export interface RunnerOptions {
+  bundleStore?: BundleStore;
+  logger?: Logger;
+  /** Decrypts secret envelopes; without one, guests that read secrets get `unavailable`. */
+  secretCipher?: SecretCipher;
+}
+
+export async function createRunner(config: RunnerConfig, options: RunnerOptions = {}): Promise<Runner> {
   setWasmMemoryCeiling(config.maxMemoryMb);
   const logger = options.logger ?? pino({ name: 'alga-runner', level: config.logLevel, redact: ['req.headers.authorization', '*.executionToken', '*.secrets'] });
   const metrics = createRunnerMetrics();
@@ -76,11 +86,15 @@ export async function createRunner(config: RunnerConfig, options: { bundleStore?
   let ready = false;
   await pool.start();
   ready = true;
-  const executeService = new ExecuteService({ config, verifyToken: executionTokenVerifier({ keys: config.trustedKeys }), loader, pool, metrics, logger, operator: operatorSettings(config) });
+  const secretCache = options.secretCipher ? new SecretCache(options.secretCipher, { ttlMs: config.secretsCacheTtlMs }) : undefined;
+  const executeService = new ExecuteService({
+    config, verifyToken: executionTokenVerifier({ keys: config.trustedKeys }), loader, pool, metrics, logger,
+    operator: operatorSettings(config), services: { secretCache },
+  });
   const app = createRunnerApp({ executeService, metrics, pool, isReady: () => ready });
   const servers: Server[] = [];
   return {
-    app, loader, pool, logger,
+    app, loader, pool, logger, secretCache,
     async listen(port = config.port, host = config.host) {
       const server = app.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });

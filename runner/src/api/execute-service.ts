@@ -10,7 +10,7 @@ import type { WorkerPool } from '../pool/worker-pool.ts';
 import type { RunnerConfig } from '../config.ts';
 import type { RunnerMetrics } from '../metrics.ts';
 import { providers } from '../providers/index.ts';
-import type { OperatorSettings } from '../providers/provider.ts';
+import type { OperatorSettings, RunnerServices } from '../providers/provider.ts';
 
 export interface ExecuteServiceDeps {
   config: RunnerConfig;
@@ -20,6 +20,7 @@ export interface ExecuteServiceDeps {
   metrics: RunnerMetrics;
   logger: Logger;
   operator: OperatorSettings;
+  services: RunnerServices;
 }
 
 export type ExecuteOutcome = { status: 200; body: ExecuteSuccess } | { status: number; error: AlgaError; requestId?: string };
@@ -109,7 +110,7 @@ export class ExecuteService {
     if (steps.length === 0) return prepared;
     const signal = AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()));
     await Promise.all(steps.map(async (p) => {
-      prepared[p.witInterface] = await p.prepare!({ body, operator: this.deps.operator, granted: effective.has(p.capability), imported: true, signal });
+      prepared[p.witInterface] = await p.prepare!({ body, operator: this.deps.operator, services: this.deps.services, granted: effective.has(p.capability), imported: true, signal });
     }));
     return prepared;
   }

@@ -6,8 +6,9 @@ import type { CapabilityProvider } from './provider.ts';
 import { contextProvider } from './context.ts';
 import { logProvider } from './log.ts';
 import { httpProvider } from './http.ts';
+import { secretsProvider } from './secrets.ts';
 
-export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider, httpProvider];
+export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider, secretsProvider, httpProvider];
 
 export function providerForInterface(iface: string): CapabilityProvider<any> | undefined {
   return providers.find((p) => p.witInterface === iface);

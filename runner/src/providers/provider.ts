@@ -19,6 +19,7 @@
  */
 import type { CapabilityId, WitInterfaceName } from '@alga-psa/extension-contracts';
 import type { ExecuteBody, InstallSpec } from '../api/execute-schema.ts';
+import type { SecretCache } from '../secrets/secret-cache.ts';
 
 export type HostFunction = (...args: any[]) => unknown;
 /** WIT function name (kebab-case, `list` for `%list`) → host implementation. */
@@ -64,9 +65,15 @@ export interface RequestScope {
   markSensitive(value: string): void;
 }
 
+/** Main-thread services a provider's `prepare` may use (built once by `createRunner`). */
+export interface RunnerServices {
+  secretCache: SecretCache | undefined;
+}
+
 export interface PrepareContext {
   body: ExecuteBody;
   operator: OperatorSettings;
+  services: RunnerServices;
   granted: boolean;
   /** True when the component imports this provider's interface. */
   imported: boolean;
