@@ -5,12 +5,16 @@ import { readBundle } from '@alga-psa/extension-contracts';
 import { bundleOf } from './fixture-components.ts';
 import { sampleBundle } from './samples.ts';
 
-/** The hello component under another manifest (name, version, capabilities, settings…). */
-export async function helloVariant(manifest: Record<string, unknown>, ui?: Record<string, string>): Promise<Uint8Array> {
-  const hello = await sampleBundle('hello');
-  const { component } = await readBundle(hello.bytes);
-  const base = { ...(hello.manifest as Record<string, unknown>), ...manifest };
-  return bundleOf(base, component, ui);
+/** A sample's real component under a changed manifest (name, version, capabilities, hosts…). */
+export async function sampleVariant(sample: string, manifest: Record<string, unknown>, ui?: Record<string, string>): Promise<Uint8Array> {
+  const build = await sampleBundle(sample);
+  const { component } = await readBundle(build.bytes);
+  return bundleOf({ ...(build.manifest as Record<string, unknown>), ...manifest }, component, ui);
+}
+
+/** The hello component under another manifest. */
+export function helloVariant(manifest: Record<string, unknown>, ui?: Record<string, string>): Promise<Uint8Array> {
+  return sampleVariant('hello', manifest, ui);
 }
 
 /** A gzipped tar with arbitrary entry paths (e.g. `../evil`), built with tar's own header encoder. */
