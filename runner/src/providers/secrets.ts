@@ -10,6 +10,7 @@
  */
 import { AlgaError } from '@alga-psa/extension-contracts';
 import { witError, type CapabilityProvider } from './provider.ts';
+import { SecretValues } from '../secrets/secret-values.ts';
 
 /** What crosses from the main thread to the worker for one request. */
 export type PreparedSecrets =
@@ -54,19 +55,24 @@ export const secretsProvider: CapabilityProvider<null> = {
 
   bind(scope) {
     const prepared = scope.prepared as PreparedSecrets | undefined;
-    if (prepared?.state === 'ready') for (const value of Object.values(prepared.values)) scope.markSensitive(value);
+    if (!prepared || prepared.state === 'unavailable') {
+      const reason = prepared?.reason ?? 'secrets were not prepared';
+      return { get: () => { throw witError('unavailable', reason); }, listKeys: () => { throw witError('unavailable', reason); } };
+    }
+    // Held as SecretValues from here on (never printed by util.inspect or JSON); the plain copy
+    // that crossed the thread boundary is dropped.
+    const values = SecretValues.from(prepared.values);
+    const undecryptable = prepared.undecryptable;
+    for (const key of values.keys()) scope.markSensitive(values.get(key)!);
+    prepared.values = {};
     return {
       get: (key: string) => {
-        if (!prepared || prepared.state === 'unavailable') throw witError('unavailable', prepared?.reason ?? 'secrets were not prepared');
-        if (prepared.undecryptable.includes(key)) throw witError('unavailable', `secret ${key} could not be decrypted; ask an admin to set it again`);
-        const value = prepared.values[key];
+        if (undecryptable.includes(key)) throw witError('unavailable', `secret ${key} could not be decrypted; ask an admin to set it again`);
+        const value = values.get(key);
         if (value === undefined) throw witError('not-found');
         return value;
       },
-      listKeys: () => {
-        if (!prepared || prepared.state === 'unavailable') throw witError('unavailable', prepared?.reason ?? 'secrets were not prepared');
-        return [...Object.keys(prepared.values), ...prepared.undecryptable].sort();
-      },
+      listKeys: () => [...values.keys(), ...undecryptable].sort(),
     };
   },
 
