@@ -23,11 +23,13 @@ import { requireServiceToken } from './identity/authenticate.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { InstallService } from './installs/install-service.ts';
 import { InstallConfigCache } from './installs/install-config-cache.ts';
+import { ActivityService } from './installs/activity-service.ts';
 import { ExecutionKeys } from './proxy/execution-keys.ts';
 import { RateLimiter } from './proxy/rate-limiter.ts';
 import { RunnerClient } from './proxy/runner-client.ts';
 import { proxyRoutes } from './proxy/proxy-routes.ts';
 import { internalRoutes } from './internal/internal-routes.ts';
+import { uiProxyRoutes } from './ui-proxy/ui-proxy-routes.ts';
 import { extUiRoutes } from './ui/ext-ui-routes.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { errorHandler, notFound, route } from './http/errors.ts';
@@ -80,8 +82,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   app.post('/api/v1/tenants', requireServiceToken(config.operatorToken, 'operator'), express.json(), route(async (req, res) => {
     res.status(201).json(await createTenant(knex, apiKeys, String((req.body as { name?: unknown })?.name ?? '')));
   }));
-  app.use(apiRoutes({ apiKeys, sessions, registry, installs, operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://') }));
+  app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity: new ActivityService(knex), operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://') }));
   app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
+  app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(proxyRoutes({ knex, logger, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024 }));
   app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore }));
   app.use(notFound());

@@ -128,6 +128,35 @@ describe('ALL /api/ext/:extensionId/* → runner', () => {
   });
 });
 
+describe('executions and logs APIs', () => {
+  it('list the install\'s audit rows and guest logs, newest first, with paging', async () => {
+    const res = await t.call('GET', '/api/ext/com.alga.samples.hello/hello');
+    const requestId = res.headers.get('x-request-id')!;
+    let logs: any;
+    for (let i = 0; i < 50; i++) {
+      logs = (await t.call('GET', `/api/v1/installs/${installId}/logs?requestId=${requestId}`)).body;
+      if (logs.logs.length > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(logs.logs).toEqual([expect.objectContaining({ requestId, level: 'info', message: 'greeted' })]);
+    const page1 = (await t.call('GET', `/api/v1/installs/${installId}/executions?limit=2`)).body;
+    expect(page1.executions).toHaveLength(2);
+    expect(page1.executions[0].id).toBeGreaterThan(page1.executions[1].id);
+    const page2 = (await t.call('GET', `/api/v1/installs/${installId}/executions?limit=2&before=${page1.nextBefore}`)).body;
+    expect(page2.executions[0].id).toBeLessThan(page1.executions[1].id);
+    expect((await t.call('GET', `/api/v1/installs/${installId}/executions?limit=0`)).body.error.code).toBe('E_VALIDATION');
+  });
+
+  it("another tenant cannot read this install's executions or logs (404)", async () => {
+    const other = await h.tenant();
+    for (const path of [`/api/v1/installs/${installId}/executions`, `/api/v1/installs/${installId}/logs`]) {
+      const res = await other.call('GET', path);
+      expect(res.status, path).toBe(404);
+      expect(res.text).not.toContain('greeted');
+    }
+  });
+});
+
 describe('rate limit', () => {
   it('an install past its per-minute budget gets 429 E_RATE_LIMITED with Retry-After, other installs unaffected', async () => {
     const h3 = await startGatewayHarness({ gateway: { rateLimitPerMinute: 3 } });

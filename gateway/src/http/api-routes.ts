@@ -6,6 +6,7 @@ import { sessionCookie, type Sessions } from '../identity/sessions.ts';
 import { authenticate, principalOf, requireRole, requireServiceToken } from '../identity/authenticate.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { InstallService } from '../installs/install-service.ts';
+import type { ActivityService } from '../installs/activity-service.ts';
 import { route } from './errors.ts';
 
 export interface ApiDeps {
@@ -13,6 +14,7 @@ export interface ApiDeps {
   sessions: Sessions;
   registry: RegistryService;
   installs: InstallService;
+  activity: ActivityService;
   operatorToken: string | undefined;
   maxBundleBytes: number;
   secureCookies: boolean;
@@ -106,5 +108,7 @@ export function apiRoutes(deps: ApiDeps): Router {
   r.get('/api/v1/installs/:id/secrets', ...admin, route(async (req, res) => { res.json(await deps.installs.secretsMetadata(tenant(res), id(req))); }));
   r.put('/api/v1/installs/:id/secrets', ...admin, json, route(async (req, res) => { res.json(await deps.installs.putSecrets(tenant(res), id(req), req.body)); }));
   r.post('/api/v1/installs/:id/reset', ...admin, route(async (req, res) => { res.json(await deps.installs.reset(tenant(res), id(req))); }));
+  r.get('/api/v1/installs/:id/executions', ...read, route(async (req, res) => { res.json(await deps.activity.executions(tenant(res), id(req), req.query)); }));
+  r.get('/api/v1/installs/:id/logs', ...read, route(async (req, res) => { res.json(await deps.activity.logs(tenant(res), id(req), req.query)); }));
   return r;
 }
