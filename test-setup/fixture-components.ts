@@ -84,5 +84,41 @@ export const importsWasi: FixtureSpec = {
 };
 
 
+/**
+ * Calls a host route through ui-proxy: `GET /ticket/:id` → `GET /host/tickets/:id`, `GET /admin` →
+ * `GET /host/admin/users`, `POST /ticket/:id/note` → `POST /host/tickets/:id/notes` with the request
+ * body. Answers 200 `{ status, body }` with the host's answer, or 200 `{ error: <WIT tag>, message }`.
+ */
+export const callsUiProxy: FixtureSpec = {
+  wit: '@ALGA_INTERFACES@\nworld uiproxy { import types; import context; import log; import ui-proxy; export handler; }\n',
+  world: 'uiproxy',
+  source: `import { callRoute } from 'alga:extension/ui-proxy@0.1.0';
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const json = (status, value) => ({ status, headers: [['content-type', 'application/json']], body: enc.encode(JSON.stringify(value)) });
+export const handler = {
+  handle(req) {
+    let method = 'GET';
+    let route;
+    let body;
+    let m;
+    if ((m = /^\\/ticket\\/([^/]+)$/.exec(req.path))) route = '/host/tickets/' + m[1];
+    else if ((m = /^\\/ticket\\/([^/]+)\\/note$/.exec(req.path))) { method = 'POST'; route = '/host/tickets/' + m[1] + '/notes'; body = req.body; }
+    else if (req.path === '/admin') route = '/host/admin/users';
+    else if (req.path === '/raw') route = (req.query.find(([k]) => k === 'route') || [])[1];
+    else return json(404, { error: 'no such endpoint' });
+    try {
+      const res = callRoute(method, route, body);
+      return json(200, { status: res.status, body: res.body ? dec.decode(res.body) : null, headers: res.headers });
+    } catch (e) {
+      const tag = (e && e.payload && e.payload.tag) || (e && e.tag) || String(e);
+      const val = (e && e.payload && e.payload.val) || (e && e.val);
+      return json(200, { error: tag, message: typeof val === 'string' ? val : null });
+    }
+  },
+};
+`,
+};
+
 /** Built by global setup: componentize needs ~800 MB of wasm memory, above the runner's ceiling in test processes. */
-export const allFixtures: FixtureSpec[] = [foreignWorld, importsStorage, importsWasi];
+export const allFixtures: FixtureSpec[] = [foreignWorld, importsStorage, importsWasi, callsUiProxy];

@@ -7,8 +7,9 @@ import { contextProvider } from './context.ts';
 import { logProvider } from './log.ts';
 import { httpProvider } from './http.ts';
 import { secretsProvider } from './secrets.ts';
+import { uiProxyProvider } from './ui-proxy.ts';
 
-export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider, secretsProvider, httpProvider];
+export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider, secretsProvider, httpProvider, uiProxyProvider];
 
 export function providerForInterface(iface: string): CapabilityProvider<any> | undefined {
   return providers.find((p) => p.witInterface === iface);
