@@ -120,5 +120,62 @@ export const handler = {
 `,
 };
 
+/**
+ * Exercises storage: `PUT /kv/:key?ns=&expect=` (body = value), `GET /kv/:key?ns=`, `DELETE /kv/:key?ns=&expect=`,
+ * `GET /list?ns=&prefix=&cursor=&limit=`, and `POST /scenario` (a CAS sequence in one request). Answers 200 with
+ * JSON; a storage-error becomes `{ error: <WIT tag>, message }`. Revisions travel as decimal strings.
+ */
+export const storageGuest: FixtureSpec = {
+  wit: '@ALGA_INTERFACES@\nworld storageguest { import types; import context; import log; import storage; export handler; }\n',
+  world: 'storageguest',
+  source: `import { get, put, delete as del, list } from 'alga:extension/storage@0.1.0';
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const json = (status, value) => ({ status, headers: [['content-type', 'application/json']], body: enc.encode(JSON.stringify(value)) });
+const q = (req, name) => { const p = req.query.find(([k]) => k === name); return p ? p[1] : undefined; };
+const rev = (s) => (s === undefined || s === '' ? undefined : BigInt(s));
+const failure = (e) => {
+  const tag = (e && e.payload && e.payload.tag) || (e && e.tag) || String(e);
+  const val = e && e.payload ? e.payload.val : e && e.val;
+  return { error: tag, message: typeof val === 'string' ? val : null };
+};
+const attempt = (fn) => { try { return fn(); } catch (e) { return failure(e); } };
+const entryOut = (e) => (e ? { found: true, key: e.key, value: dec.decode(e.value), revision: String(e.revision) } : { found: false });
+export const handler = {
+  handle(req) {
+    const ns = q(req, 'ns') || 'state';
+    let m;
+    if ((m = /^\\/kv\\/([^/]+)$/.exec(req.path))) {
+      const key = decodeURIComponent(m[1]);
+      if (req.method === 'GET') return json(200, attempt(() => entryOut(get(ns, key))));
+      if (req.method === 'PUT') return json(200, attempt(() => ({ revision: String(put(ns, key, req.body || new Uint8Array(0), rev(q(req, 'expect')))) })));
+      if (req.method === 'DELETE') return json(200, attempt(() => ({ deleted: del(ns, key, rev(q(req, 'expect'))) })));
+    }
+    if (req.path === '/list') {
+      const limit = q(req, 'limit');
+      return json(200, attempt(() => { const p = list(ns, q(req, 'prefix'), q(req, 'cursor'), limit ? Number(limit) : 100); return { keys: p.keys, nextCursor: p.nextCursor === undefined ? null : p.nextCursor }; }));
+    }
+    if (req.path === '/scenario' && req.method === 'POST') {
+      const key = 'scenario:' + (q(req, 'id') || 'x');
+      const steps = [];
+      steps.push(attempt(() => ({ create: String(put(ns, key, enc.encode('one'), 0n)) })));
+      steps.push(attempt(() => ({ createAgain: String(put(ns, key, enc.encode('two'), 0n)) })));
+      steps.push(attempt(() => ({ update: String(put(ns, key, enc.encode('two'), 1n)) })));
+      steps.push(attempt(() => ({ stale: String(put(ns, key, enc.encode('three'), 1n)) })));
+      steps.push(attempt(() => entryOut(get(ns, key))));
+      steps.push(attempt(() => ({ keys: list(ns, 'scenario:', undefined, 10).keys })));
+      steps.push(attempt(() => ({ deleteStale: del(ns, key, 1n) })));
+      steps.push(attempt(() => ({ deleted: del(ns, key, 2n) })));
+      steps.push(attempt(() => entryOut(get(ns, key))));
+      steps.push(attempt(() => ({ undeclared: String(put('undeclared', key, enc.encode('x'), undefined)) })));
+      steps.push(attempt(() => ({ badKey: String(put(ns, '', enc.encode('x'), undefined)) })));
+      return json(200, { steps });
+    }
+    return json(404, { error: 'no such endpoint' });
+  },
+};
+`,
+};
+
 /** Built by global setup: componentize needs ~800 MB of wasm memory, above the runner's ceiling in test processes. */
-export const allFixtures: FixtureSpec[] = [foreignWorld, importsStorage, importsWasi, callsUiProxy];
+export const allFixtures: FixtureSpec[] = [foreignWorld, importsStorage, importsWasi, callsUiProxy, storageGuest];

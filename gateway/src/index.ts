@@ -29,6 +29,7 @@ import { RateLimiter } from './proxy/rate-limiter.ts';
 import { RunnerClient } from './proxy/runner-client.ts';
 import { proxyRoutes } from './proxy/proxy-routes.ts';
 import { internalRoutes } from './internal/internal-routes.ts';
+import { storageRoutes } from './storage/storage-routes.ts';
 import { uiProxyRoutes } from './ui-proxy/ui-proxy-routes.ts';
 import { extUiRoutes } from './ui/ext-ui-routes.ts';
 import { apiRoutes } from './http/api-routes.ts';
@@ -84,6 +85,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   }));
   app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity: new ActivityService(knex), operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://') }));
   app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
+  app.use(storageRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(proxyRoutes({ knex, logger, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024 }));
   app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore }));

@@ -7,9 +7,10 @@ import { contextProvider } from './context.ts';
 import { logProvider } from './log.ts';
 import { httpProvider } from './http.ts';
 import { secretsProvider } from './secrets.ts';
+import { storageProvider } from './storage.ts';
 import { uiProxyProvider } from './ui-proxy.ts';
 
-export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider, secretsProvider, httpProvider, uiProxyProvider];
+export const providers: readonly CapabilityProvider<any>[] = [contextProvider, logProvider, secretsProvider, httpProvider, storageProvider, uiProxyProvider];
 
 export function providerForInterface(iface: string): CapabilityProvider<any> | undefined {
   return providers.find((p) => p.witInterface === iface);

@@ -1,0 +1,277 @@
+/**
+ * Key-value storage for extensions (cap:storage.kv), one keyspace per install.
+ *
+ * Every row and every query carries (tenant_id, install_id): another install, even of the same
+ * extension in the same tenant, never sees a value. Revisions start at 1 and grow by one per put;
+ * `expectedRevision` makes a put or delete a compare-and-set (0 = "must not exist"). Rows whose
+ * `expires_at` has passed are treated as absent (and purged when a quota would otherwise refuse).
+ *
+ * Quotas per install (keys, bytes per value, total bytes, distinct namespaces) are enforced
+ * against `ext_storage_usage`, changed in the same transaction as the record while the usage row
+ * is locked `FOR UPDATE`: concurrent writers of one install serialise on it, so no interleaving
+ * can exceed a quota, and a refused put leaves the record and the usage as they were.
+ *
+ * Keys are ordered bytewise (`COLLATE "C"`, i.e. by code point), whatever the database collation;
+ * a list cursor is the base64url of the last key returned, so paging stays exact when keys are
+ * added or removed between pages.
+ *
+ * @example
+ *   const storage = new StorageService({ knex, quotas: { maxKeys: 10_000, maxValueBytes: 262_144, maxTotalBytes: 64 << 20, maxNamespaces: 32 } });
+ *   const scope = { tenantId, installId, namespaces: ['cache'] };
+ *   const rev = await storage.put(scope, 'cache', 'k', Buffer.from('v'), 0);    // 1
+ *   await storage.get(scope, 'cache', 'k');                                      // { key: 'k', value: <Buffer 76>, revision: 1 }
+ *   await storage.list(scope, 'cache', { prefix: 'k', limit: 100 });             // { keys: ['k'], nextCursor: null }
+ */
+import type { Knex } from 'knex';
+import { AlgaError } from '@alga-psa/extension-contracts';
+
+export interface StorageQuotas {
+  maxKeys: number;
+  maxValueBytes: number;
+  maxTotalBytes: number;
+  maxNamespaces: number;
+}
+
+/** Whose keyspace a call works on; `namespaces` = the manifest's `storage.namespaces` (null = any name). */
+export interface StorageScope {
+  tenantId: string;
+  installId: string;
+  namespaces: readonly string[] | null;
+}
+
+export interface StorageEntry {
+  key: string;
+  value: Buffer;
+  revision: number;
+}
+
+export interface StoragePage {
+  keys: string[];
+  nextCursor: string | null;
+}
+
+export interface ListOptions {
+  prefix?: string | null;
+  cursor?: string | null;
+  limit?: number | null;
+}
+
+export const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+export const MAX_KEY_CHARS = 512;
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;
+
+const records = 'ext_storage_records';
+const usage = 'ext_storage_usage';
+/** Bytewise key order on every engine and database collation. */
+const KEY_C = 'key collate "C"';
+
+export function validateNamespace(namespace: unknown): string {
+  if (typeof namespace !== 'string' || !NAMESPACE_PATTERN.test(namespace)) {
+    throw new AlgaError('E_VALIDATION', 'namespace must match [a-z0-9][a-z0-9_.-]{0,62}');
+  }
+  return namespace;
+}
+
+/** 1–512 characters (code points) of well-formed Unicode without NUL. */
+export function validateKey(key: unknown, what = 'key'): string {
+  if (typeof key !== 'string' || key.length === 0) throw new AlgaError('E_VALIDATION', `${what} must be a non-empty string`);
+  checkText(key, what);
+  return key;
+}
+
+function checkText(text: string, what: string): void {
+  // A lone surrogate cannot be stored as UTF-8 (it would silently become U+FFFD).
+  if (!text.isWellFormed()) throw new AlgaError('E_VALIDATION', `${what} is not valid Unicode`);
+  if (text.includes('\u0000')) throw new AlgaError('E_VALIDATION', `${what} must not contain NUL`);
+  if (text.length > MAX_KEY_CHARS && [...text].length > MAX_KEY_CHARS) throw new AlgaError('E_VALIDATION', `${what} is longer than ${MAX_KEY_CHARS} characters`);
+}
+
+function validateExpectedRevision(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new AlgaError('E_VALIDATION', 'expectedRevision must be a non-negative integer');
+  return value;
+}
+
+function validateLimit(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_LIST_LIMIT;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_LIST_LIMIT) {
+    throw new AlgaError('E_VALIDATION', `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+  }
+  return value;
+}
+
+export function encodeCursor(lastKey: string): string {
+  return Buffer.from(lastKey, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: unknown): string {
+  if (typeof cursor !== 'string' || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new AlgaError('E_VALIDATION', 'cursor is not one this API returned');
+  const bytes = Buffer.from(cursor, 'base64url');
+  let key: string;
+  try {
+    key = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AlgaError('E_VALIDATION', 'cursor is not one this API returned');
+  }
+  if (bytes.toString('base64url') !== cursor || key.length === 0 || key.includes('\u0000') || [...key].length > MAX_KEY_CHARS) {
+    throw new AlgaError('E_VALIDATION', 'cursor is not one this API returned');
+  }
+  return key;
+}
+
+const quotaError = (what: string) => new AlgaError('E_QUOTA_EXCEEDED', `storage quota exceeded: ${what}`);
+
+interface UsageRow { key_count: number; total_bytes: number }
+interface ExistingRow { revision: number; size: number; expired: boolean }
+
+export class StorageService {
+  private readonly knex: Knex;
+  readonly quotas: StorageQuotas;
+
+  constructor(deps: { knex: Knex; quotas: StorageQuotas }) {
+    this.knex = deps.knex;
+    this.quotas = deps.quotas;
+  }
+
+  /** Namespace syntax, then the manifest's list (when it gives one). */
+  private namespace(scope: StorageScope, namespace: unknown): string {
+    const ns = validateNamespace(namespace);
+    if (scope.namespaces !== null && !scope.namespaces.includes(ns)) {
+      throw new AlgaError('E_FORBIDDEN', `namespace ${ns} is not declared in the manifest's storage.namespaces`);
+    }
+    return ns;
+  }
+
+  private live(q: Knex.QueryBuilder, db: Knex | Knex.Transaction): Knex.QueryBuilder {
+    return q.where((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()));
+  }
+
+  async get(scope: StorageScope, namespace: unknown, key: unknown): Promise<StorageEntry | null> {
+    const ns = this.namespace(scope, namespace);
+    const k = validateKey(key);
+    const row = await this.live(
+      this.knex(records).where({ tenant_id: scope.tenantId, install_id: scope.installId, namespace: ns, key: k }),
+      this.knex,
+    ).first('key', 'value', 'revision');
+    if (!row) return null;
+    return { key: row.key as string, value: Buffer.from(row.value as Uint8Array), revision: row.revision as number };
+  }
+
+  async put(scope: StorageScope, namespace: unknown, key: unknown, value: Uint8Array, expectedRevision?: unknown): Promise<number> {
+    const ns = this.namespace(scope, namespace);
+    const k = validateKey(key);
+    const expected = validateExpectedRevision(expectedRevision);
+    if (!(value instanceof Uint8Array)) throw new AlgaError('E_VALIDATION', 'value must be bytes');
+    const size = value.byteLength;
+    if (size > this.quotas.maxValueBytes) throw quotaError(`value size (${size} bytes; at most ${this.quotas.maxValueBytes} bytes per value)`);
+    const ids = { tenant_id: scope.tenantId, install_id: scope.installId };
+
+    return this.knex.transaction(async (trx) => {
+      // The usage row is the install's write lock: created on first put, then locked FOR UPDATE.
+      await trx(usage).insert({ ...ids, key_count: 0, total_bytes: 0 }).onConflict('install_id').ignore();
+      let purged = false;
+      for (;;) {
+        const u = (await trx(usage).where(ids).forUpdate().first('key_count', 'total_bytes')) as UsageRow | undefined;
+        if (!u) throw new AlgaError('E_FORBIDDEN', 'the install is gone');
+        const existing = await this.existing(trx, ids, ns, k);
+        const current = existing && !existing.expired ? existing.revision : 0;
+        if (expected !== undefined && expected !== current) {
+          throw new AlgaError('E_CONFLICT', `revision mismatch: expected ${expected}, current ${current}`);
+        }
+        const keyCount = u.key_count + (existing ? 0 : 1);
+        const totalBytes = u.total_bytes - (existing?.size ?? 0) + size;
+        let refused: AlgaError | undefined;
+        if (keyCount > this.quotas.maxKeys) refused = quotaError(`keys (at most ${this.quotas.maxKeys} per install)`);
+        else if (totalBytes > this.quotas.maxTotalBytes) refused = quotaError(`total bytes (at most ${this.quotas.maxTotalBytes} bytes per install)`);
+        else if (!existing && !(await this.namespaceInUse(trx, ids, ns))) {
+          const [{ n }] = await trx(records).where(ids).countDistinct({ n: 'namespace' });
+          if (Number(n) + 1 > this.quotas.maxNamespaces) refused = quotaError(`namespaces (at most ${this.quotas.maxNamespaces} per install)`);
+        }
+        if (refused) {
+          // Expired rows still hold quota: drop them once and look again before refusing.
+          if (!purged && (await this.purgeExpired(trx, ids, u))) { purged = true; continue; }
+          throw refused;
+        }
+
+        const now = new Date();
+        const revision = existing && !existing.expired ? existing.revision + 1 : 1;
+        if (existing) {
+          await trx(records).where({ ...ids, namespace: ns, key: k })
+            .update({ value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), revision, expires_at: null, updated_at: now });
+        } else {
+          await trx(records).insert({ ...ids, namespace: ns, key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), revision, created_at: now, updated_at: now });
+        }
+        await trx(usage).where(ids).update({ key_count: keyCount, total_bytes: totalBytes, updated_at: now });
+        return revision;
+      }
+    }).catch((err: unknown) => {
+      // foreign_key_violation: the install was deleted while this call was on its way.
+      if ((err as { code?: unknown })?.code === '23503') throw new AlgaError('E_FORBIDDEN', 'the install is gone');
+      throw err;
+    });
+  }
+
+  async delete(scope: StorageScope, namespace: unknown, key: unknown, expectedRevision?: unknown): Promise<boolean> {
+    const ns = this.namespace(scope, namespace);
+    const k = validateKey(key);
+    const expected = validateExpectedRevision(expectedRevision);
+    const ids = { tenant_id: scope.tenantId, install_id: scope.installId };
+    return this.knex.transaction(async (trx) => {
+      const u = (await trx(usage).where(ids).forUpdate().first('key_count', 'total_bytes')) as UsageRow | undefined;
+      // No usage row: nothing was ever stored for this install.
+      const existing = u ? await this.existing(trx, ids, ns, k) : undefined;
+      const current = existing && !existing.expired ? existing.revision : 0;
+      if (expected !== undefined && expected !== current) {
+        throw new AlgaError('E_CONFLICT', `revision mismatch: expected ${expected}, current ${current}`);
+      }
+      if (!u || !existing) return false;
+      await trx(records).where({ ...ids, namespace: ns, key: k }).delete();
+      await trx(usage).where(ids).update({ key_count: u.key_count - 1, total_bytes: u.total_bytes - existing.size, updated_at: new Date() });
+      return !existing.expired;
+    });
+  }
+
+  async list(scope: StorageScope, namespace: unknown, options: ListOptions = {}): Promise<StoragePage> {
+    const ns = this.namespace(scope, namespace);
+    const limit = validateLimit(options.limit);
+    let prefix: string | undefined;
+    if (options.prefix !== undefined && options.prefix !== null) {
+      if (typeof options.prefix !== 'string') throw new AlgaError('E_VALIDATION', 'prefix must be a string');
+      if (options.prefix !== '') prefix = validateKey(options.prefix, 'prefix');
+    }
+    const after = options.cursor === undefined || options.cursor === null ? undefined : decodeCursor(options.cursor);
+
+    const q = this.live(this.knex(records).where({ tenant_id: scope.tenantId, install_id: scope.installId, namespace: ns }), this.knex);
+    // A range comparison, no LIKE: nothing in the prefix is a wildcard.
+    if (prefix !== undefined) q.whereRaw(`${KEY_C} >= ?`, [prefix]).whereRaw('starts_with(key, ?)', [prefix]);
+    if (after !== undefined) q.whereRaw(`${KEY_C} > ?`, [after]);
+    const rows = (await q.orderByRaw(KEY_C).limit(limit + 1).select('key')) as Array<{ key: string }>;
+    const keys = rows.slice(0, limit).map((r) => r.key);
+    return { keys, nextCursor: rows.length > limit ? encodeCursor(keys[keys.length - 1]) : null };
+  }
+
+  private async existing(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string, k: string): Promise<ExistingRow | undefined> {
+    const row = await trx(records).where({ ...ids, namespace: ns, key: k }).forUpdate()
+      .first('revision', trx.raw('octet_length(value)::int as size'), trx.raw('(expires_at is not null and expires_at <= now()) as expired'));
+    if (!row) return undefined;
+    return { revision: row.revision as number, size: row.size as number, expired: row.expired === true };
+  }
+
+  private async namespaceInUse(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string): Promise<boolean> {
+    return (await trx(records).where({ ...ids, namespace: ns }).first(trx.raw('1 as one'))) !== undefined;
+  }
+
+  /** Removes the install's expired rows and corrects its usage; true if any were removed. Caller holds the usage lock. */
+  private async purgeExpired(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, u: UsageRow): Promise<boolean> {
+    const result = await trx.raw(
+      `with gone as (delete from ${records} where tenant_id = ? and install_id = ? and expires_at is not null and expires_at <= now() returning octet_length(value) as size)
+       select count(*)::int as keys, coalesce(sum(size), 0)::bigint as bytes from gone`,
+      [ids.tenant_id, ids.install_id],
+    );
+    const { keys, bytes } = (result.rows as Array<{ keys: number; bytes: number }>)[0];
+    if (keys === 0) return false;
+    await trx(usage).where(ids).update({ key_count: u.key_count - keys, total_bytes: u.total_bytes - bytes, updated_at: new Date() });
+    return true;
+  }
+}
