@@ -26,7 +26,7 @@
  *   const result = await svc.forward(call, claims, signal); // { status, headers, body }
  */
 import { request, type Dispatcher } from 'undici';
-import { AlgaError, compilePathPattern, uiProxyMethods, type ExecutionClaims, type PathMatcher } from '@alga-psa/extension-contracts';
+import { AlgaError, compilePathPattern, readBodyCapped, uiProxyMethods, type DestroyableBody, type ExecutionClaims, type PathMatcher } from '@alga-psa/extension-contracts';
 
 export type UiProxyMethod = (typeof uiProxyMethods)[number];
 
@@ -260,22 +260,9 @@ export class UiProxyService {
         ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
       res.body.on('error', () => {});
-      const declared = res.headers['content-length'];
-      if (typeof declared === 'string' && /^\d+$/.test(declared) && Number(declared) > this.maxResponseBytes) {
-        res.body.destroy();
-        throw new UiProxyResponseTooLarge(this.maxResponseBytes);
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > this.maxResponseBytes) {
-          res.body.destroy();
-          throw new UiProxyResponseTooLarge(this.maxResponseBytes);
-        }
-        chunks.push(chunk);
-      }
-      return { status: res.statusCode, headers: responseHeaders(res.headers), body: Buffer.concat(chunks, total) };
+      const body = await readBodyCapped(res.body as DestroyableBody, this.maxResponseBytes, res.headers['content-length']);
+      if (!body) throw new UiProxyResponseTooLarge(this.maxResponseBytes);
+      return { status: res.statusCode, headers: responseHeaders(res.headers), body };
     } catch (err) {
       if (err instanceof UiProxyResponseTooLarge || err instanceof AlgaError) throw err;
       if (timeout.aborted) throw new AlgaError('E_HOST_UNAVAILABLE', `the host API did not answer within ${timeoutMs} ms`);

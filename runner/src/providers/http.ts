@@ -28,8 +28,7 @@
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
-import { hostMatchesAllowed, tryParseAllowedHost } from '@alga-psa/extension-contracts';
-import type { ParsedAllowedHost } from '@alga-psa/extension-contracts';
+import { hostMatchesAllowed, readBodyCapped, tryParseAllowedHost, type DestroyableBody, type ParsedAllowedHost } from '@alga-psa/extension-contracts';
 import type { CapabilityProvider, RequestScope } from './provider.ts';
 import { witError } from './provider.ts';
 import { checkAddress, checkAddresses, operatorAllowList, resolveHost } from './ssrf.ts';
@@ -274,22 +273,8 @@ async function hop(
       res.body.destroy();
       return { status, headers: pairs, body: new Uint8Array(0), location };
     }
-    const declared = res.headers['content-length'];
-    if (typeof declared === 'string' && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
-      res.body.destroy();
-      throw witError('too-large');
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > maxBytes) {
-        res.body.destroy();
-        throw witError('too-large');
-      }
-      chunks.push(chunk);
-    }
-    const all = Buffer.concat(chunks, total);
+    const all = await readBodyCapped(res.body as DestroyableBody, maxBytes, res.headers['content-length']);
+    if (!all) throw witError('too-large');
     return { status, headers: pairs, body: new Uint8Array(all.buffer, all.byteOffset, all.byteLength), location: undefined };
   } finally {
     signal.removeEventListener('abort', onAbort);

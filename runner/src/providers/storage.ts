@@ -18,6 +18,7 @@
  */
 import { Pool, request } from 'undici';
 import type { CapabilityProvider, RequestScope } from './provider.ts';
+import { readBodyCapped, type DestroyableBody } from '@alga-psa/extension-contracts';
 import { witError } from './provider.ts';
 
 export interface StorageEntry {
@@ -102,22 +103,9 @@ async function call(scope: RequestScope, payload: Record<string, unknown>): Prom
     });
     res.body.on('error', () => {});
     status = res.statusCode;
-    const declared = res.headers['content-length'];
-    if (typeof declared === 'string' && Number(declared) > MAX_ANSWER_BYTES) {
-      res.body.destroy();
-      throw unavailable('the gateway answer is too large');
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > MAX_ANSWER_BYTES) {
-        res.body.destroy();
-        throw unavailable('the gateway answer is too large');
-      }
-      chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks, total).toString('utf8');
+    const bytes = await readBodyCapped(res.body as DestroyableBody, MAX_ANSWER_BYTES, res.headers['content-length']);
+    if (!bytes) throw unavailable('the gateway answer is too large');
+    const text = bytes.toString('utf8');
     try {
       body = text === '' ? undefined : JSON.parse(text);
     } catch {

@@ -19,6 +19,7 @@
  *   // res = { status: 200, headers: [['content-type', 'application/json; charset=utf-8'], …], body: Uint8Array }
  */
 import { request } from 'undici';
+import { readBodyCapped, type DestroyableBody } from '@alga-psa/extension-contracts';
 import { witError, type CapabilityProvider, type RequestScope } from './provider.ts';
 
 export interface ProxyResponse {
@@ -65,19 +66,6 @@ function parseProxyResult(body: unknown): ProxyResponse {
   };
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): void }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.length;
-    if (total > MAX_GATEWAY_RESPONSE_BYTES) {
-      body.destroy();
-      throw unavailable('the gateway answer is too large');
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
-}
 
 async function callRoute(scope: RequestScope, method: unknown, route: unknown, body: unknown): Promise<ProxyResponse> {
   if (typeof method !== 'string' || method.length === 0 || method.length > 16) throw badRequest('method must be an HTTP method name');
@@ -113,7 +101,9 @@ async function callRoute(scope: RequestScope, method: unknown, route: unknown, b
       bodyTimeout: timeoutMs + 1000,
     });
     res.body.on('error', () => {});
-    const text = (await readCapped(res.body as unknown as AsyncIterable<Buffer> & { destroy(err?: Error): void })).toString('utf8');
+    const bytes = await readBodyCapped(res.body as unknown as DestroyableBody, MAX_GATEWAY_RESPONSE_BYTES, res.headers['content-length']);
+    if (!bytes) throw unavailable('the gateway answer is too large');
+    const text = bytes.toString('utf8');
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

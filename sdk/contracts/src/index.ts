@@ -5,3 +5,4 @@ export * from './execution-token.ts';
 export * from './manifest.ts';
 export * from './package-version.ts';
 export * from './bundle-signature.ts';
+export * from './read-capped.ts';
