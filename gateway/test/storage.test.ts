@@ -399,13 +399,11 @@ describe('storage API (default quotas)', () => {
 
 describe('storage quotas', () => {
   let h: GatewayHarness;
-  let t: Tenant;
   const quotas = { storageMaxKeys: 5, storageMaxValueBytes: 64, storageMaxTotalBytes: 200, storageMaxNamespaces: 2 };
 
   beforeAll(async () => {
     h = await startGatewayHarness({ runner: false, gateway: quotas });
     await publish(h, OTHER);
-    t = await h.tenant();
   });
   afterAll(() => h?.close());
 

@@ -66,8 +66,9 @@ await Promise.all(Array.from({ length: 16 }, async () => {
       install: { config: {}, configVersion: 1, grantedCapabilities: ['cap:secrets.get'], httpAllowedHosts: [], storageNamespaces: null, uiProxyRoutes: [] },
       secrets: { secretsVersion: 1, envelope }, limits: { deadlineMs },
     }) });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) failures++;
+    const answer = (await res.body.json()) as { bodyB64?: string };
+    // The guest answers { logged: true } only when its secret decrypted.
+    if (res.statusCode !== 200 || Buffer.from(answer.bodyB64 ?? '', 'base64').toString() !== '{"logged":true}') failures++;
   }
 }));
 const secretElapsed = (performance.now() - started) / 1000;
