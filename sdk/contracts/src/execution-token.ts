@@ -9,8 +9,8 @@
  *   const verify = executionTokenVerifier({ keys: [signer.publicJwk] });
  *   const claims = await verify(token);
  */
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
+import { KeyObject, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
 import { AlgaError } from './errors.ts';
 
 export const executionTokenAudience = 'alga-runner';
@@ -44,16 +44,27 @@ export async function importExecutionSigningKey(privateJwk: JWK): Promise<Execut
   return { kid: privateJwk.kid, privateKey, publicJwk: { ...publicJwk, alg: 'EdDSA', use: 'sig' } };
 }
 
-/** `exp` is the request deadline (rounded up to the next second, JWT's resolution). */
+/**
+ * `exp` is the request deadline (rounded up to the next second, JWT's resolution).
+ * Signed with node:crypto synchronously: one token per proxied request, and jose's WebCrypto
+ * path hops to the libuv thread pool (see the verifier below). A test checks jose accepts it.
+ */
 export async function mintExecutionToken(key: ExecutionSigningKey, claims: ExecutionClaims, deadlineMs: number): Promise<string> {
-  return new SignJWT({ tid: claims.tenantId, iid: claims.installId, eid: claims.extensionId, caps: claims.capabilities })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
-    .setSubject(claims.requestId)
-    .setIssuer(executionTokenIssuer)
-    .setAudience(executionTokenAudience)
-    .setIssuedAt()
-    .setExpirationTime(Math.ceil(deadlineMs / 1000))
-    .sign(key.privateKey);
+  const header = { alg: 'EdDSA', kid: key.kid, typ: 'JWT' };
+  const payload = {
+    tid: claims.tenantId, iid: claims.installId, eid: claims.extensionId, caps: claims.capabilities,
+    sub: claims.requestId, iss: executionTokenIssuer, aud: executionTokenAudience,
+    iat: Math.floor(Date.now() / 1000), exp: Math.ceil(deadlineMs / 1000),
+  };
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${cryptoSign(null, Buffer.from(input), keyObjectOf(key)).toString('base64url')}`;
+}
+
+const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+function keyObjectOf(key: ExecutionSigningKey): KeyObject {
+  let object = keyObjects.get(key.privateKey);
+  if (!object) { object = KeyObject.from(key.privateKey); keyObjects.set(key.privateKey, object); }
+  return object;
 }
 
 export interface VerifierOptions {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
+import { SignJWT, importJWK, jwtVerify } from 'jose';
 import { executionTokenVerifier, generateExecutionSigningKey, importExecutionSigningKey, mintExecutionToken } from '../src/execution-token.ts';
 
 const claims = { requestId: 'req-1', tenantId: 't1', installId: 'i1', extensionId: 'e1', capabilities: ['cap:storage.kv'] };
@@ -22,6 +22,14 @@ describe('execution tokens', () => {
     const out = await verify(await mintExecutionToken(key, claims, deadline));
     expect(out).toMatchObject(claims);
     expect(out.expiresAtMs).toBe(Math.ceil(deadline / 1000) * 1000);
+  });
+
+  it('minted tokens are standard JWTs: jose verifies them with the public JWK', async () => {
+    const { key } = await setup();
+    const token = await mintExecutionToken(key, claims, Date.now() + 30_000);
+    const { payload, protectedHeader } = await jwtVerify(token, await importJWK(key.publicJwk, 'EdDSA'), { audience: 'alga-runner', issuer: 'alga-gateway' });
+    expect(protectedHeader).toMatchObject({ alg: 'EdDSA', kid: 'k1', typ: 'JWT' });
+    expect(payload).toMatchObject({ sub: 'req-1', tid: 't1', iid: 'i1', eid: 'e1', caps: ['cap:storage.kv'] });
   });
 
   it('a key re-imported from its private JWK verifies against the same public key (gateway restart)', async () => {
