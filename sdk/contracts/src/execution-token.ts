@@ -9,8 +9,8 @@
  *   const verify = executionTokenVerifier({ keys: [signer.publicJwk] });
  *   const claims = await verify(token);
  */
-import { KeyObject, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { AlgaError } from './errors.ts';
 
 export const executionTokenAudience = 'alga-runner';
@@ -26,20 +26,23 @@ export interface ExecutionClaims {
 
 export interface ExecutionSigningKey {
   kid: string;
-  privateKey: CryptoKey;
+  privateKey: KeyObject;
   publicJwk: JWK;
 }
 
 export async function generateExecutionSigningKey(kid: string): Promise<ExecutionSigningKey & { privateJwk: JWK }> {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
-  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' };
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const publicJwk: JWK = { ...(publicKey.export({ format: 'jwk' }) as JWK), kid, alg: 'EdDSA', use: 'sig' };
+  const privateJwk: JWK = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid, alg: 'EdDSA' };
   return { kid, privateKey, publicJwk, privateJwk };
 }
 
 export async function importExecutionSigningKey(privateJwk: JWK): Promise<ExecutionSigningKey> {
   if (!privateJwk.kid) throw new Error('execution signing key needs a kid');
-  const privateKey = (await importJWK({ ...privateJwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
+  if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string' || typeof privateJwk.x !== 'string') {
+    throw new Error(`execution signing key ${privateJwk.kid} is not an Ed25519 private JWK`);
+  }
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, d: privateJwk.d }, format: 'jwk' });
   const { d: _d, ...publicJwk } = privateJwk;
   return { kid: privateJwk.kid, privateKey, publicJwk: { ...publicJwk, alg: 'EdDSA', use: 'sig' } };
 }
@@ -57,14 +60,7 @@ export async function mintExecutionToken(key: ExecutionSigningKey, claims: Execu
     iat: Math.floor(Date.now() / 1000), exp: Math.ceil(deadlineMs / 1000),
   };
   const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  return `${input}.${cryptoSign(null, Buffer.from(input), keyObjectOf(key)).toString('base64url')}`;
-}
-
-const keyObjects = new WeakMap<CryptoKey, KeyObject>();
-function keyObjectOf(key: ExecutionSigningKey): KeyObject {
-  let object = keyObjects.get(key.privateKey);
-  if (!object) { object = KeyObject.from(key.privateKey); keyObjects.set(key.privateKey, object); }
-  return object;
+  return `${input}.${cryptoSign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;
 }
 
 export interface VerifierOptions {
