@@ -13,7 +13,7 @@
  */
 import { AlgaError } from '@alga-psa/extension-contracts';
 import { LOCAL_PREFIX, LocalKeyringCipher, loadKeyring } from './local-keyring.ts';
-import { VAULT_PREFIX, VaultTransitCipher } from './vault-transit-cipher.ts';
+import { VAULT_PREFIX, VaultTransitCipher, type VaultTransitOptions } from './vault-transit-cipher.ts';
 import { SecretValues } from './secret-values.ts';
 
 export { SecretValues } from './secret-values.ts';
@@ -45,18 +45,11 @@ export interface SecretCipher {
 
 export type SecretBackendConfig =
   | { backend: 'local'; keyringFile: string; createIfMissing?: boolean }
-  | {
+  | ({
       backend: 'vault';
-      endpoint: string;
-      token?: string;
-      tokenFile?: string;
-      mount?: string;
-      keyName?: string;
-      namespace?: string;
-      timeoutMs?: number;
       /** local keyring still used to decrypt old local: values during a migration */
       keyringFile?: string;
-    };
+    } & VaultTransitOptions);
 
 export const DEFAULT_KEYRING_FILE = './data/keyring.json';
 
