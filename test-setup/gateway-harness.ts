@@ -18,6 +18,8 @@ import type { Database } from '../gateway/src/db/database.ts';
 import { createGateway, ExecutionKeys, gatewayConfigFromEnv, type Gateway, type GatewayConfig } from '../gateway/src/index.ts';
 import { sampleBundle } from './samples.ts';
 
+export const samplesPublisher = 'Alga Samples';
+
 export interface GatewayHarness {
   gateway: Gateway;
   url: string;
@@ -34,6 +36,8 @@ export interface GatewayHarness {
   logs: string[];
   tenant(name?: string): Promise<{ tenantId: string; adminKey: string; call: Caller }>;
   publish(bytes: Uint8Array, opts?: { keyId?: string; signature?: string | null }): Promise<Response>;
+  /** Another registered publisher with a key of its own. */
+  addPublisher(name: string): Promise<{ id: string; keyId: string; publish(bytes: Uint8Array): Promise<Response> }>;
   publishSample(name: string): Promise<{ name: string; version: string; contentHash: string }>;
   close(): Promise<void>;
 }
@@ -41,7 +45,8 @@ export interface GatewayHarness {
 export type Caller = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers; text: string }>;
 
 export interface GatewayHarnessOptions {
-  gateway?: Partial<GatewayConfig>;
+  /** A function receives the gateway's URL-to-be (for origin settings that name its port). */
+  gateway?: Partial<GatewayConfig> | ((gatewayUrl: string) => Partial<GatewayConfig>);
   runner?: Partial<RunnerConfig> | false;
   secrets?: SecretBackendConfig;
 }
@@ -70,11 +75,13 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   }
   const operatorToken = `op_${randomBytes(16).toString('hex')}`;
   const runnerServiceToken = `svc_${randomBytes(16).toString('hex')}`;
-  const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, operatorToken, runnerServiceToken, logLevel: 'debug', ...(options.gateway ?? {}) } as never);
+  const overrides = typeof options.gateway === 'function' ? options.gateway(`http://127.0.0.1:${gatewayPort}`) : options.gateway ?? {};
+  const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, operatorToken, runnerServiceToken, logLevel: 'debug', ...overrides } as never);
   const gateway = await createGateway(config, { db, secretCipher, bundleStore, transpileCache, executionKeys, logger });
   const { url } = await gateway.listen(gatewayPort, '127.0.0.1');
 
-  const publisher = await gateway.registry.createPublisher(`Test Publisher ${randomUUID().slice(0, 6)}`);
+  // The samples' manifests name "Alga Samples", and publish checks the name against the signing key's publisher.
+  const publisher = (await gateway.knex('publisher').where({ name: samplesPublisher }).first('id', 'name')) ?? await gateway.registry.createPublisher(samplesPublisher);
   const pub = generatePublisherKey();
   const publisherKeyId = `test-${randomUUID().slice(0, 8)}`;
   await gateway.registry.addPublisherKey(publisher.id, publisherKeyId, pub.publicKeyB64);
@@ -92,14 +99,15 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
     return { status: res.status, body: parsed as any, headers: res.headers, text };
   };
 
-  const publish = (bytes: Uint8Array, opts: { keyId?: string; signature?: string | null } = {}) => {
-    const signature = opts.signature === undefined ? signBundle(bytes, pub.privateKeyPem) : opts.signature;
+  const publishWith = (privateKeyPem: string, defaultKeyId: string) => (bytes: Uint8Array, opts: { keyId?: string; signature?: string | null } = {}) => {
+    const signature = opts.signature === undefined ? signBundle(bytes, privateKeyPem) : opts.signature;
     return fetch(`${url}/api/v1/registry/publish`, {
       method: 'POST',
-      headers: { 'content-type': 'application/gzip', 'x-alga-key-id': opts.keyId ?? publisherKeyId, ...(signature ? { 'x-alga-signature': signature } : {}) },
+      headers: { 'content-type': 'application/gzip', 'x-alga-key-id': opts.keyId ?? defaultKeyId, ...(signature ? { 'x-alga-signature': signature } : {}) },
       body: Buffer.from(bytes),
     });
   };
+  const publish = publishWith(pub.privateKeyPem, publisherKeyId);
 
   return {
     gateway, url, runner, runnerUrl, db, dir, operatorToken, runnerServiceToken, publisherKeyId, publisherKeyPem: pub.privateKeyPem, secretCipher, logs,
@@ -108,6 +116,13 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       return { ...t, call: caller({ authorization: `Bearer ${t.adminKey}` }) };
     },
     publish,
+    async addPublisher(name) {
+      const other = await gateway.registry.createPublisher(name);
+      const key = generatePublisherKey();
+      const keyId = `test-${randomUUID().slice(0, 8)}`;
+      await gateway.registry.addPublisherKey(other.id, keyId, key.publicKeyB64);
+      return { id: other.id, keyId, publish: publishWith(key.privateKeyPem, keyId) };
+    },
     async publishSample(name) {
       const build = await sampleBundle(name);
       const res = await publish(build.bytes);
@@ -124,7 +139,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

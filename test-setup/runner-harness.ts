@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { generateExecutionSigningKey, mintExecutionToken, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
-import { createRunner, runnerConfigFromEnv, FileBundleStore, type Runner, type RunnerConfig } from '../runner/src/index.ts';
+import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
+import { createRunner, runnerConfigFromEnv, FileBundleStore, type Runner, type RunnerConfig, type RunnerOptions } from '../runner/src/index.ts';
 import { sampleBundle } from './samples.ts';
 
 export interface RunnerHarness {
@@ -20,9 +20,15 @@ export interface RunnerHarness {
   dir: string;
   /** Publish a sample into the store; returns its content hash. */
   addSample(name: string): Promise<string>;
-  execute(input: ExecuteInput): Promise<{ status: number; body: any; ms: number }>;
+  execute(input: ExecuteInput): Promise<ExecuteAnswer>;
+  /** The token and body `execute` would send (the token bound to that body), to alter or replay. */
+  prepare(input: ExecuteInput): Promise<{ token: string | null; body: any }>;
+  /** POST a token and body as they are. */
+  post(token: string | null, body: unknown): Promise<ExecuteAnswer>;
   close(): Promise<void>;
 }
+
+export interface ExecuteAnswer { status: number; body: any; ms: number }
 
 export interface ExecuteInput {
   contentHash: string;
@@ -35,6 +41,8 @@ export interface ExecuteInput {
   timeoutMs?: number;
   memoryMb?: number;
   grantedCapabilities?: string[];
+  httpAllowedHosts?: string[];
+  secrets?: { secretsVersion: number; envelope: Record<string, string> };
   /** Overrides for adversarial cases. */
   token?: string | null;
   /** Sign with this key instead of the harness's own. */
@@ -42,7 +50,7 @@ export interface ExecuteInput {
   rawBody?: unknown;
 }
 
-export async function startRunnerHarness(overrides: Partial<RunnerConfig> = {}): Promise<RunnerHarness> {
+export async function startRunnerHarness(overrides: Partial<RunnerConfig> = {}, options: Pick<RunnerOptions, 'secretCipher'> = {}): Promise<RunnerHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'alga-runner-test-'));
   const signer = await generateExecutionSigningKey(`test-${randomUUID().slice(0, 8)}`);
   const config = runnerConfigFromEnv({}, {
@@ -55,7 +63,7 @@ export async function startRunnerHarness(overrides: Partial<RunnerConfig> = {}):
     ...overrides,
   } as never);
   const store = new FileBundleStore(config.bundleDir);
-  const runner = await createRunner(config, { bundleStore: store, logger: pino({ level: 'silent' }) });
+  const runner = await createRunner(config, { bundleStore: store, logger: pino({ level: 'silent' }), ...options });
   const { url } = await runner.listen(0, '127.0.0.1');
 
   // Like the gateway: every distinct config of an install gets a new, higher config version.
@@ -66,21 +74,29 @@ export async function startRunnerHarness(overrides: Partial<RunnerConfig> = {}):
     return configVersions.get(key)!;
   }
 
-  async function execute(input: ExecuteInput) {
+  async function prepare(input: ExecuteInput) {
     const requestId = randomUUID();
     const tenantId = input.tenantId ?? 'tenant-a';
     const installId = input.installId ?? 'install-1';
     const deadlineMs = Date.now() + (input.timeoutMs ?? 5000);
-    const token = input.token === undefined
-      ? await mintExecutionToken(input.signer ?? signer, { requestId, tenantId, installId, extensionId: 'ext-1', capabilities: input.grantedCapabilities ?? [] }, deadlineMs)
-      : input.token;
-    const body = input.rawBody ?? {
+    const body = {
       context: { requestId, tenantId, extensionId: 'ext-1', installId, versionId: 'v1', contentHash: input.contentHash },
       request: { method: input.method ?? 'GET', path: input.path, query: [], headers: [['content-type', 'application/json']], bodyB64: input.body === undefined ? undefined : Buffer.from(input.body).toString('base64') },
-      install: { config: input.config ?? {}, configVersion: configVersionOf(installId, input.config ?? {}), grantedCapabilities: input.grantedCapabilities ?? [], httpAllowedHosts: [], storageNamespaces: null, uiProxyRoutes: [] },
-      secrets: { secretsVersion: 0, envelope: {} },
+      install: { config: input.config ?? {}, configVersion: configVersionOf(installId, input.config ?? {}), grantedCapabilities: input.grantedCapabilities ?? [], httpAllowedHosts: input.httpAllowedHosts ?? [], storageNamespaces: null, uiProxyRoutes: [] },
+      secrets: input.secrets ?? { secretsVersion: 0, envelope: {} },
       limits: { deadlineMs, memoryMb: input.memoryMb },
     };
+    // Like the gateway: the token is minted over the finished body.
+    const token = input.token === undefined
+      ? await mintExecutionToken(input.signer ?? signer, {
+        requestId, tenantId, installId, extensionId: 'ext-1', versionId: body.context.versionId, contentHash: input.contentHash,
+        bodyDigest: executeBodyDigest({ install: body.install, secrets: body.secrets }), capabilities: input.grantedCapabilities ?? [],
+      }, deadlineMs)
+      : input.token;
+    return { token, body: input.rawBody ?? body };
+  }
+
+  async function post(token: string | null, body: unknown): Promise<ExecuteAnswer> {
     const started = performance.now();
     const res = await fetch(`${url}/v1/execute`, {
       method: 'POST',
@@ -93,8 +109,13 @@ export async function startRunnerHarness(overrides: Partial<RunnerConfig> = {}):
     return { status: res.status, body: parsed as any, ms: performance.now() - started };
   }
 
+  async function execute(input: ExecuteInput) {
+    const { token, body } = await prepare(input);
+    return post(token, body);
+  }
+
   return {
-    runner, url, config, store, signer, dir, execute,
+    runner, url, config, store, signer, dir, execute, prepare, post,
     async addSample(name) {
       return store.put((await sampleBundle(name)).bytes);
     },

@@ -13,6 +13,12 @@ export const gatewayConfigSchema = z.object({
   databaseUrl: z.string().optional(),
   dataDir: z.string().default('./data'),
   runnerUrl: z.string().url().default('http://127.0.0.1:8081'),
+  /** TLS to an https RUNNER_URL: a private CA to trust, and a client certificate for a runner that requires mTLS. */
+  runnerTls: z.object({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+  }).refine((t) => Boolean(t.certFile) === Boolean(t.keyFile), 'ALGA_RUNNER_TLS_CERT_FILE and ALGA_RUNNER_TLS_KEY_FILE must be set together').default({}),
   /** Bearer token the runner presents on internal APIs (install-config). */
   runnerServiceToken: z.string().min(16).optional(),
   /** Bearer token for operator APIs (publisher registration, /metrics). */
@@ -38,13 +44,29 @@ export const gatewayConfigSchema = z.object({
   storageMaxValueBytes: int(1, 64 * 1024 * 1024).default(256 * 1024),
   storageMaxTotalBytes: int(1, 1024 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   storageMaxNamespaces: int(1, 10_000).default(32),
-  /** Public origin used in CSP frame-ancestors for extension UIs. */
-  publicOrigin: z.string().default(''),
+  /**
+   * The platform's own origin (`https://msp.example.com`): session requests must come from it, and
+   * it may frame extension UIs. '' = the origin each request was addressed to (local use).
+   */
+  publicOrigin: z.union([z.literal(''), z.url().transform((u) => new URL(u).origin)]).default(''),
+  /**
+   * A separate, cookieless origin that serves extension UIs (`https://ext-ui.msp.example.com`),
+   * recommended in production; '' = the platform origin, sandboxed by CSP.
+   */
+  extUiOrigin: z.union([z.literal(''), z.url().transform((u) => new URL(u).origin)]).default(''),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+
+/** Cross-field rules the schema cannot state field by field. */
+function checkOrigins(config: GatewayConfig): string[] {
+  if (!config.extUiOrigin) return [];
+  if (!config.publicOrigin) return ['extUiOrigin: ALGA_EXT_UI_ORIGIN needs ALGA_PUBLIC_ORIGIN (the platform origin that frames the UIs)'];
+  if (config.extUiOrigin === config.publicOrigin) return ['extUiOrigin: ALGA_EXT_UI_ORIGIN must differ from ALGA_PUBLIC_ORIGIN'];
+  return [];
+}
 
 export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<GatewayConfigInput> = {}): GatewayConfig {
   const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
@@ -54,6 +76,7 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overr
     databaseUrl: env.DATABASE_URL,
     dataDir: env.ALGA_DATA_DIR,
     runnerUrl: env.RUNNER_URL,
+    runnerTls: { caFile: env.ALGA_RUNNER_TLS_CA_FILE || undefined, certFile: env.ALGA_RUNNER_TLS_CERT_FILE || undefined, keyFile: env.ALGA_RUNNER_TLS_KEY_FILE || undefined },
     runnerServiceToken: env.ALGA_RUNNER_SERVICE_TOKEN,
     operatorToken: env.ALGA_OPERATOR_TOKEN,
     executionKeysFile: env.ALGA_EXECUTION_KEYS_FILE,
@@ -72,11 +95,11 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overr
     storageMaxTotalBytes: env.ALGA_STORAGE_MAX_TOTAL_BYTES,
     storageMaxNamespaces: env.ALGA_STORAGE_MAX_NAMESPACES,
     publicOrigin: env.ALGA_PUBLIC_ORIGIN,
+    extUiOrigin: env.ALGA_EXT_UI_ORIGIN,
     logLevel: env.LOG_LEVEL,
     ...overrides,
   });
-  if (!result.success) {
-    throw new Error(`invalid gateway configuration:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-  }
+  const problems = result.success ? checkOrigins(result.data) : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!result.success || problems.length > 0) throw new Error(`invalid gateway configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return result.data;
 }

@@ -5,7 +5,6 @@
  *   const gateway = await createGateway(gatewayConfigFromEnv(), { db, secretCipher, bundleStore, transpileCache, executionKeys });
  *   const { url } = await gateway.listen();
  */
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
@@ -31,7 +30,7 @@ import { proxyRoutes } from './proxy/proxy-routes.ts';
 import { internalRoutes } from './internal/internal-routes.ts';
 import { storageRoutes } from './storage/storage-routes.ts';
 import { uiProxyRoutes } from './ui-proxy/ui-proxy-routes.ts';
-import { extUiRoutes } from './ui/ext-ui-routes.ts';
+import { extUiOriginOnly, extUiRoutes } from './ui/ext-ui-routes.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { errorHandler, notFound, route } from './http/errors.ts';
 import { createGatewayMetrics } from './metrics.ts';
@@ -45,8 +44,6 @@ export interface GatewayDeps {
   transpileCache: TranspileCache;
   executionKeys: ExecutionKeys;
   logger?: Logger;
-  /** HS256 secret for session cookies; random per process when absent (sessions end on restart). */
-  sessionSecret?: Uint8Array;
 }
 
 export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
@@ -54,17 +51,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   const knex = deps.db.knex;
   const metrics = createGatewayMetrics();
   const apiKeys = new ApiKeys(knex, config.apiKeyDefaultTtlDays);
-  const sessions = new Sessions(deps.sessionSecret ?? randomBytes(32), config.sessionTtlMinutes);
+  const sessions = new Sessions(knex, config.sessionTtlMinutes);
   const registry = new RegistryService({ knex, bundleStore: deps.bundleStore, transpileCache: deps.transpileCache, limits: { ...defaultBundleLimits, maxBundleBytes: config.maxBundleBytes } });
   let installConfigCache: InstallConfigCache | undefined;
-  const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
+  const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, extUiOrigin: config.extUiOrigin, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
   installConfigCache = new InstallConfigCache(installs, { ttlMs: config.installConfigCacheTtlMs });
-  const runner = new RunnerClient(config.runnerUrl);
+  const runner = new RunnerClient(config.runnerUrl, config.runnerTls);
   const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(extUiOriginOnly(config.extUiOrigin));
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', route(async (_req, res) => {
     try {
@@ -83,18 +81,19 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   app.post('/api/v1/tenants', requireServiceToken(config.operatorToken, 'operator'), express.json(), route(async (req, res) => {
     res.status(201).json(await createTenant(knex, apiKeys, String((req.body as { name?: unknown })?.name ?? '')));
   }));
-  app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity: new ActivityService(knex), operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://') }));
+  app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity: new ActivityService(knex), operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://'), publicOrigin: config.publicOrigin }));
   app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
   app.use(storageRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
-  app.use(proxyRoutes({ knex, logger, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024 }));
-  app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore }));
+  app.use(proxyRoutes({ knex, logger, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024, publicOrigin: config.publicOrigin }));
+  app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore, publicOrigin: config.publicOrigin, extUiOrigin: config.extUiOrigin }));
   app.use(notFound());
   app.use(errorHandler(logger));
 
   const retention = setInterval(() => {
     const cutoff = new Date(Date.now() - config.logRetentionDays * 86_400_000);
     void knex('extension_log').where('created_at', '<', cutoff).delete().catch((err: unknown) => logger.warn({ err }, 'log retention sweep failed'));
+    void sessions.sweep().catch((err: unknown) => logger.warn({ err }, 'expired session sweep failed'));
   }, 3_600_000);
   retention.unref();
 

@@ -36,7 +36,6 @@ const dataDir = resolve(process.env.ALGA_DATA_DIR ?? './data');
 await mkdir(dataDir, { recursive: true });
 const operatorToken = process.env.ALGA_OPERATOR_TOKEN ?? await persistentSecret(join(dataDir, 'operator-token'), () => `op_${randomBytes(24).toString('base64url')}`);
 const runnerServiceToken = process.env.ALGA_RUNNER_SERVICE_TOKEN ?? await persistentSecret(join(dataDir, 'runner-service-token'), () => `svc_${randomBytes(24).toString('base64url')}`);
-const sessionSecret = Buffer.from(await persistentSecret(join(dataDir, 'session-secret'), () => randomBytes(32).toString('base64')), 'base64');
 const config = gatewayConfigFromEnv(process.env, { dataDir, operatorToken, runnerServiceToken });
 
 // Build first: componentize needs ~800 MB of wasm memory, above the runner's ceiling set below.
@@ -65,7 +64,7 @@ if (!runnerUrl) {
   }), { secretCipher });
   runnerUrl = (await runner.listen()).url;
 }
-const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher, bundleStore, transpileCache, executionKeys, sessionSecret });
+const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher, bundleStore, transpileCache, executionKeys });
 
 // Demo data: one publisher, the samples published, one tenant with every sample installed.
 const demoFile = join(dataDir, 'demo.json');
@@ -74,6 +73,8 @@ if (!demo) {
   const publisher = await gateway.registry.createPublisher('Alga Samples');
   const key = generatePublisherKey();
   await gateway.registry.addPublisherKey(publisher.id, 'alga-samples-1', key.publicKeyB64);
+  // Only the samples' publisher may publish com.alga.* (any other publisher gets E_NAME_RESERVED).
+  await gateway.registry.reserveNamePrefix(publisher.id, 'com.alga');
   const tenant = await gateway.createTenant('Demo MSP');
   demo = { tenantId: tenant.tenantId, adminKey: tenant.adminKey, publisherKeyPem: key.privateKeyPem };
   await writeFile(demoFile, JSON.stringify(demo, null, 2), { mode: 0o600 });

@@ -203,7 +203,8 @@ describe('/api/ext-proxy (iframe UIs, session auth)', () => {
     const cookie = login.headers.get('set-cookie')!.split(';')[0];
     expect(login.headers.get('set-cookie')).toMatch(/HttpOnly/i);
     expect(login.headers.get('set-cookie')).toMatch(/SameSite=Strict/i);
-    const res = await fetch(`${h.url}/api/ext-proxy/com.alga.samples.hello/hello`, { headers: { cookie } });
+    const { csrfToken } = await login.json();
+    const res = await fetch(`${h.url}/api/ext-proxy/com.alga.samples.hello/hello`, { headers: { cookie, origin: new URL(h.url).origin, 'x-alga-csrf': csrfToken } });
     expect(res.status).toBe(200);
     expect((await res.json()).tenantId).toBe(t.tenantId);
     const bearer = await fetch(`${h.url}/api/ext-proxy/com.alga.samples.hello/hello`, { headers: { authorization: `Bearer ${t.adminKey}` } });

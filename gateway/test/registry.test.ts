@@ -66,7 +66,7 @@ describe('POST /api/v1/registry/publish', () => {
   });
 
   it('refuses a component whose imports exceed its declared capabilities (422 E_UNDECLARED_IMPORT)', async () => {
-    const bytes = await bundleOf({ name: 'com.acme.sneaky', publisher: 'Acme', version: '1.0.0', runtime: 'wasm-js@1', capabilities: [] }, await fixtureComponent(importsStorage));
+    const bytes = await bundleOf({ name: 'com.acme.sneaky', publisher: 'Alga Samples', version: '1.0.0', runtime: 'wasm-js@1', capabilities: [] }, await fixtureComponent(importsStorage));
     const error = await expectPublishError(await h.publish(bytes), 422, 'E_UNDECLARED_IMPORT');
     expect(error.message).toMatch(/storage/);
   });
@@ -96,7 +96,7 @@ describe('POST /api/v1/registry/publish', () => {
     const pub = (await op('POST', '/api/v1/registry/publishers', { name: 'Squatter Inc' })).body;
     const key = generatePublisherKey();
     await op('POST', `/api/v1/registry/publishers/${pub.id}/keys`, { kid: 'squatter-1', publicKey: key.publicKeyB64 });
-    const bytes = await helloVariant({ name: 'com.acme.owned', version: '2.0.0' });
+    const bytes = await helloVariant({ name: 'com.acme.owned', version: '2.0.0', publisher: 'Squatter Inc' });
     await expectPublishError(await h.publish(bytes, { keyId: 'squatter-1', signature: signBundle(bytes, key.privateKeyPem) }), 403, 'E_FORBIDDEN');
   });
 

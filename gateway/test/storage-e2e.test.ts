@@ -10,7 +10,7 @@ import { bundleOf, fixtureComponent, storageGuest } from '../../test-setup/fixtu
 const NAME = 'com.acme.storage-guest';
 const manifest = {
   name: NAME,
-  publisher: 'Acme Inc.',
+  publisher: 'Alga Samples',
   version: '1.0.0',
   runtime: 'wasm-js@1',
   capabilities: ['cap:storage.kv'],

@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlgaError, generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
+import { AlgaError, executeBodyDigest, generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
 import { startGatewayHarness, type Caller, type GatewayHarness } from '../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../test-setup/bundles.ts';
 import { StorageService, encodeCursor, type StorageScope } from '../src/storage/storage-service.ts';
 
 type Tenant = { tenantId: string; adminKey: string; call: Caller };
-interface Install { id: string; extensionId: string; tenantId: string; call: Caller }
+interface Install { id: string; extensionId: string; versionId: string; contentHash: string; tenantId: string; call: Caller }
 interface Answer { status: number; body: any }
 
 const STORE = 'com.acme.store'; // storage.namespaces: cache, state
@@ -25,12 +25,18 @@ async function publish(h: GatewayHarness, name: string, storage?: { namespaces: 
 async function install(t: Tenant, extension: string): Promise<Install> {
   const res = await t.call('POST', '/api/v1/extensions/install', { extension });
   expect(res.status, res.text).toBe(201);
-  return { id: res.body.id, extensionId: res.body.extensionId, tenantId: t.tenantId, call: t.call };
+  return { id: res.body.id, extensionId: res.body.extensionId, versionId: res.body.versionId, contentHash: res.body.contentHash, tenantId: t.tenantId, call: t.call };
 }
+
+/** A callback has no execute body of its own: the digest is that of empty install and secrets sections. */
+const callbackBodyDigest = executeBodyDigest({});
 
 function mint(h: GatewayHarness, i: Install, opts: { capabilities?: string[]; deadlineMs?: number } = {}): Promise<string> {
   return h.gateway.executionKeys.mint(
-    { requestId: randomUUID(), tenantId: i.tenantId, installId: i.id, extensionId: i.extensionId, capabilities: opts.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:storage.kv'] },
+    {
+      requestId: randomUUID(), tenantId: i.tenantId, installId: i.id, extensionId: i.extensionId, versionId: i.versionId, contentHash: i.contentHash,
+      bodyDigest: callbackBodyDigest, capabilities: opts.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:storage.kv'],
+    },
     opts.deadlineMs ?? Date.now() + 60_000,
   );
 }
@@ -80,11 +86,11 @@ async function rows(h: GatewayHarness, installId: string) {
   return h.db.knex('ext_storage_records').where({ install_id: installId }).orderBy(['namespace', 'key']).select('tenant_id', 'install_id', 'namespace', 'key', 'revision');
 }
 
-/** The usage row must always equal what the records add up to. */
+/** The usage row must always equal what the records add up to: every record costs its key's UTF-8 bytes plus its value's bytes. */
 async function expectUsageConsistent(h: GatewayHarness, installId: string) {
   const usage = await h.db.knex('ext_storage_usage').where({ install_id: installId }).first('key_count', 'total_bytes');
   const actual = await h.db.knex('ext_storage_records').where({ install_id: installId })
-    .first(h.db.knex.raw('count(*)::int as key_count'), h.db.knex.raw('coalesce(sum(octet_length(value)), 0)::bigint as total_bytes'));
+    .first(h.db.knex.raw('count(*)::int as key_count'), h.db.knex.raw('coalesce(sum(octet_length(key) + octet_length(value)), 0)::bigint as total_bytes'));
   expect({ key_count: usage?.key_count ?? 0, total_bytes: usage?.total_bytes ?? 0 }).toEqual(actual);
   return actual as { key_count: number; total_bytes: number };
 }
@@ -322,7 +328,7 @@ describe('storage API (default quotas)', () => {
 
     // Signed by a key the gateway does not hold, under the gateway's own kid.
     const forger = await generateExecutionSigningKey(h.gateway.executionKeys.kid);
-    const forged = await mintExecutionToken(forger, { requestId: 'r', tenantId: a.tenantId, installId: a.id, extensionId: a.extensionId, capabilities: ['cap:storage.kv'] }, Date.now() + 60_000);
+    const forged = await mintExecutionToken(forger, { requestId: 'r', tenantId: a.tenantId, installId: a.id, extensionId: a.extensionId, versionId: a.versionId, contentHash: a.contentHash, bodyDigest: callbackBodyDigest, capabilities: ['cap:storage.kv'] }, Date.now() + 60_000);
     const forgedRes = await post(h, a.id, forged, probe);
     expect(forgedRes.status).toBe(401);
     expect(forgedRes.body.error.code).toBe('E_AUTH');
@@ -344,6 +350,21 @@ describe('storage API (default quotas)', () => {
     expect(disabled.body.error.code).toBe('E_FORBIDDEN');
 
     expect(text(await s.get('state', 'private'))).toBe('of a');
+  });
+
+  it('a token minted while cap:storage.kv was granted is refused with 403 E_FORBIDDEN once the grant is revoked', async () => {
+    const i = await install(await h.tenant(), STORE);
+    const s = await client(h, i); // the token claims cap:storage.kv, which the install was granted at mint time
+    expect((await s.put('state', 'k', 'before revocation')).status).toBe(200);
+    await h.db.knex('tenant_extension_install').where({ id: i.id })
+      .update({ granted_capabilities: JSON.stringify(['cap:context.read', 'cap:log.emit']) });
+    for (const res of [await s.get('state', 'k'), await s.put('state', 'k', 'after revocation'), await s.list('state'), await s.del('state', 'k')]) {
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('E_FORBIDDEN');
+      expect(res.body.error.message).toContain('no longer granted cap:storage.kv');
+    }
+    const row = await h.db.knex('ext_storage_records').where({ install_id: i.id, key: 'k' }).first('value', 'revision');
+    expect({ value: Buffer.from(row.value).toString('utf8'), revision: row.revision }).toEqual({ value: 'before revocation', revision: 1 });
   });
 
   it('installs never see each other: same extension in two tenants, two extensions in one tenant', async () => {
@@ -380,7 +401,7 @@ describe('storage API (default quotas)', () => {
     const s = await client(h, i);
     for (let n = 0; n < 5; n++) await s.put('state', `k${n}`, 'value');
     expect(await rows(h, i.id)).toHaveLength(5);
-    expect(await h.db.knex('ext_storage_usage').where({ install_id: i.id }).first()).toMatchObject({ key_count: 5, total_bytes: 25 });
+    expect(await h.db.knex('ext_storage_usage').where({ install_id: i.id }).first()).toMatchObject({ key_count: 5, total_bytes: 5 * ('k0'.length + 'value'.length) });
     const del = await t.call('DELETE', `/api/v1/installs/${i.id}`);
     expect(del.status, del.text).toBeLessThan(300);
     expect(await rows(h, i.id)).toHaveLength(0);
@@ -424,11 +445,11 @@ describe('storage quotas', () => {
     for (let n = 0; n < 5; n++) expect((await s.put('ns', `k${n}`, 'v')).status).toBe(200);
     expectQuota(await s.put('ns', 'k5', 'v'), 'keys');
     expect((await s.get('ns', 'k5')).body).toEqual({ entry: null });
-    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 5, total_bytes: 5 });
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 5, total_bytes: 5 * 3 }); // 2-byte key + 1-byte value
     expect((await s.put('ns', 'k0', 'rewritten')).body).toEqual({ revision: 2 });
     expect((await s.del('ns', 'k1')).body).toEqual({ deleted: true });
     expect((await s.put('ns', 'k5', 'v')).status).toBe(200);
-    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 5, total_bytes: 13 });
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 5, total_bytes: 2 + 9 + 4 * 3 });
   });
 
   it('value bytes: a value over the limit is 507 (also when the body is far larger) and the old value stays', async () => {
@@ -439,21 +460,32 @@ describe('storage quotas', () => {
     const got = await s.get('ns', 'v');
     expect(text(got)).toBe('x'.repeat(64));
     expect(got.body.entry.revision).toBe(1);
-    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 1, total_bytes: 64 });
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 1, total_bytes: 1 + 64 });
+  });
+
+  it('value bytes: the per-value limit is on the value alone, while its key still counts toward the total', async () => {
+    const { i, s } = await fresh();
+    const longKey = 'k'.repeat(100);
+    expect((await s.put('ns', longKey, 'x'.repeat(64))).status).toBe(200); // a full-size value under a long key
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 1, total_bytes: 164 });
+    expectQuota(await s.put('ns', 'm'.repeat(30), 'y'.repeat(7)), 'total bytes'); // 164 + 37 > 200, though the value is small
+    expect((await s.get('ns', 'm'.repeat(30))).body).toEqual({ entry: null });
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 1, total_bytes: 164 });
   });
 
   it('total bytes: a put that would pass the install total is 507, growing a key counts only the difference', async () => {
     const { i, s } = await fresh();
-    for (const key of ['a', 'b', 'c']) expect((await s.put('ns', key, 'x'.repeat(60))).status).toBe(200);
-    expectQuota(await s.put('ns', 'd', 'x'.repeat(21)), 'total bytes');
+    // Every record costs its 1-byte key plus its value.
+    for (const key of ['a', 'b', 'c']) expect((await s.put('ns', key, 'x'.repeat(59))).status).toBe(200);
+    expectQuota(await s.put('ns', 'd', 'x'.repeat(20)), 'total bytes'); // 180 + 1 + 20
     expect((await s.get('ns', 'd')).body).toEqual({ entry: null });
     expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 3, total_bytes: 180 });
-    expect((await s.put('ns', 'd', 'x'.repeat(20))).status).toBe(200); // exactly 200
-    expectQuota(await s.put('ns', 'a', 'y'.repeat(61)), 'total bytes'); // 200 - 60 + 61
+    expect((await s.put('ns', 'd', 'x'.repeat(19))).status).toBe(200); // exactly 200
+    expectQuota(await s.put('ns', 'a', 'y'.repeat(60)), 'total bytes'); // 200 - 60 + 61
     const a = await s.get('ns', 'a');
-    expect(text(a)).toBe('x'.repeat(60));
+    expect(text(a)).toBe('x'.repeat(59));
     expect(a.body.entry.revision).toBe(1);
-    expect((await s.put('ns', 'a', 'x'.repeat(59))).status).toBe(200); // shrinking is fine
+    expect((await s.put('ns', 'a', 'x'.repeat(57))).status).toBe(200); // shrinking is fine
     expect((await s.put('ns', 'e', 'x')).status).toBe(200); // back to exactly 200
     expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 5, total_bytes: 200 });
   });
@@ -469,16 +501,17 @@ describe('storage quotas', () => {
     expectQuota(await s.put('three', 'k', 'v'), 'namespaces');
     await s.del('two', 'k2');
     expect((await s.put('three', 'k', 'v')).status).toBe(200);
-    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 2, total_bytes: 2 });
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 2, total_bytes: 2 * 2 });
   });
 
   it('20 concurrent puts against a 5-key quota: exactly 5 land, the usage row agrees', async () => {
     const { i, s } = await fresh();
-    const results = await Promise.all(Array.from({ length: 20 }, (_, n) => s.put('race', `k${n}`, 'v')));
+    // Keys of one length, so the usage does not depend on which five win.
+    const results = await Promise.all(Array.from({ length: 20 }, (_, n) => s.put('race', `k${String(n).padStart(2, '0')}`, 'v')));
     expect(results.filter((r) => r.status === 200)).toHaveLength(5);
     expect(results.filter((r) => r.status === 507)).toHaveLength(15);
     expect(await rows(h, i.id)).toHaveLength(5);
-    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 5, total_bytes: 5 });
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 5, total_bytes: 5 * 4 });
   });
 
   it('20 concurrent compare-and-set creates of one key: exactly one wins', async () => {
@@ -503,6 +536,66 @@ describe('storage quotas', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Key bytes count toward the quotas
+// ---------------------------------------------------------------------------------------------
+
+describe('storage quotas count key bytes', () => {
+  let h: GatewayHarness;
+  // Keys are not the limit here (100): only bytes are.
+  const quotas = { storageMaxKeys: 100, storageMaxValueBytes: 1024, storageMaxTotalBytes: 2048, storageMaxNamespaces: 2 };
+
+  beforeAll(async () => {
+    h = await startGatewayHarness({ runner: false, gateway: quotas });
+    await publish(h, OTHER);
+  });
+  afterAll(() => h?.close());
+
+  const fresh = async () => {
+    const i = await install(await h.tenant(), OTHER);
+    return { i, s: await client(h, i) };
+  };
+
+  const expectQuota = (res: Answer, which: string) => {
+    expect(res.status).toBe(507);
+    expect(res.body.error.code).toBe('E_QUOTA_EXCEEDED');
+    expect(res.body.error.message).toContain(which);
+  };
+
+  it('empty values under 512-character keys are not free: the 5th such key passes maxTotalBytes and is 507 E_QUOTA_EXCEEDED, changing nothing', async () => {
+    const { i, s } = await fresh();
+    const longKey = (n: number) => `${n}`.padEnd(512, 'x'); // 512 bytes each
+    for (let n = 0; n < 4; n++) expect((await s.put('ns', longKey(n), '')).status).toBe(200); // 4 × 512 = 2048, the limit
+    const refused = await s.put('ns', longKey(4), '');
+    expect(refused.status).toBe(507);
+    expect(refused.body.error.code).toBe('E_QUOTA_EXCEEDED');
+    expect(refused.body.error.message).toContain('total bytes');
+    expect((await s.get('ns', longKey(4))).body).toEqual({ entry: null });
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 4, total_bytes: 2048 });
+    // Multi-byte keys count in UTF-8 bytes, not characters: 1 character of '🔑' is 4 bytes.
+    expect((await s.del('ns', longKey(3))).body).toEqual({ deleted: true });
+    expect((await s.put('ns', '🔑'.repeat(128), '')).status).toBe(200); // 512 bytes: fits exactly
+    expectQuota(await s.put('ns', '🔑', ''), 'total bytes');
+    expect(await expectUsageConsistent(h, i.id)).toEqual({ key_count: 4, total_bytes: 2048 });
+  });
+
+  it('usage after put, overwrite and delete equals key bytes + value bytes', async () => {
+    const { i, s } = await fresh();
+    const usage = async () => h.db.knex('ext_storage_usage').where({ install_id: i.id }).first('key_count', 'total_bytes');
+    expect((await s.put('ns', 'ключ', 'abc')).status).toBe(200); // 8-byte key + 3
+    expect(await usage()).toEqual({ key_count: 1, total_bytes: 11 });
+    expect((await s.put('ns', 'ключ', 'abcdef')).status).toBe(200); // overwrite: the key is counted once
+    expect(await usage()).toEqual({ key_count: 1, total_bytes: 14 });
+    expect((await s.put('ns', 'k2', '')).status).toBe(200);
+    expect(await usage()).toEqual({ key_count: 2, total_bytes: 16 });
+    expect((await s.del('ns', 'ключ')).body).toEqual({ deleted: true });
+    expect(await usage()).toEqual({ key_count: 1, total_bytes: 2 });
+    expect((await s.del('ns', 'k2')).body).toEqual({ deleted: true });
+    expect(await usage()).toEqual({ key_count: 0, total_bytes: 0 });
+    await expectUsageConsistent(h, i.id);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // StorageService without HTTP
 // ---------------------------------------------------------------------------------------------
 
@@ -510,7 +603,7 @@ describe('StorageService', () => {
   let h: GatewayHarness;
   let scope: StorageScope;
   let service: StorageService;
-  const quotas = { maxKeys: 3, maxValueBytes: 16, maxTotalBytes: 32, maxNamespaces: 2 };
+  const quotas = { maxKeys: 3, maxValueBytes: 16, maxTotalBytes: 64, maxNamespaces: 2 };
 
   beforeAll(async () => {
     h = await startGatewayHarness({ runner: false });
@@ -568,7 +661,22 @@ describe('StorageService', () => {
     expect(await service.put(scope, 'ttl', 'fourth', Buffer.from('x'))).toBe(1);
     expect(await code(service.put(scope, 'ttl', 'fifth', Buffer.from('x')))).toBe('E_QUOTA_EXCEEDED');
     expect(await knex('ext_storage_records').where({ install_id: scope.installId }).orderBy('key').pluck('key')).toEqual(['fourth', 'live', 'older']);
-    expect(await knex('ext_storage_usage').where({ install_id: scope.installId }).first('key_count', 'total_bytes')).toEqual({ key_count: 3, total_bytes: 12 });
+    // fourth (6 + 1), live (4 + 10), older (5 + 1): keys count, and the purge gave back the key bytes of old and third too.
+    expect(await knex('ext_storage_usage').where({ install_id: scope.installId }).first('key_count', 'total_bytes')).toEqual({ key_count: 3, total_bytes: 27 });
+  });
+
+  it('the expiry purge reclaims key bytes: a put refused on total bytes only because of an expired long key succeeds, and usage stays exact', async () => {
+    const knex = h.db.knex;
+    await knex('ext_storage_records').where({ install_id: scope.installId }).delete();
+    await knex('ext_storage_usage').where({ install_id: scope.installId }).delete();
+    // Only the total can refuse here: plenty of keys, and a per-value limit as large as the total.
+    const bytesOnly = new StorageService({ knex, quotas: { maxKeys: 10, maxValueBytes: 64, maxTotalBytes: 64, maxNamespaces: 2 } });
+    const stale = 's'.repeat(40);
+    await bytesOnly.put(scope, 'ttl', stale, new Uint8Array(0)); // 40 bytes of the 64
+    await knex('ext_storage_records').where({ install_id: scope.installId, key: stale }).update({ expires_at: new Date(Date.now() - 1000) });
+    expect(await bytesOnly.put(scope, 'ttl', 'n'.repeat(30), new Uint8Array(0))).toBe(1); // 40 + 30 > 64: purge, then 30
+    expect(await knex('ext_storage_records').where({ install_id: scope.installId }).pluck('key')).toEqual(['n'.repeat(30)]);
+    expect(await knex('ext_storage_usage').where({ install_id: scope.installId }).first('key_count', 'total_bytes')).toEqual({ key_count: 1, total_bytes: 30 });
   });
 
   it('validates keys as Unicode text: code points, no NUL, no lone surrogates', async () => {

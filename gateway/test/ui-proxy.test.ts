@@ -4,6 +4,7 @@
  * calling `alga:extension/ui-proxy` through `/api/ext/…` with the harness runner.
  */
 import { randomUUID } from 'node:crypto';
+import { executeBodyDigest } from '@alga-psa/extension-contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGatewayHarness, type Caller, type GatewayHarness } from '../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../test-setup/bundles.ts';
@@ -25,12 +26,15 @@ let guestInstall: { id: string; extensionId: string };
 let otherInstall: { id: string; extensionId: string };
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** Token claims the internal APIs do not check (the runner does): a callback has no execute body of its own. */
+const unbound = { versionId: 'v1', contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}) };
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
 async function mint(install: { id: string; extensionId: string }, opts: { tenantId?: string; capabilities?: string[]; deadlineMs?: number; requestId?: string } = {}) {
   const requestId = opts.requestId ?? randomUUID();
   const token = await h.gateway.executionKeys.mint(
-    { requestId, tenantId: opts.tenantId ?? t.tenantId, installId: install.id, extensionId: install.extensionId, capabilities: opts.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
+    // Callbacks check the install and capabilities; the component and body binding is the runner's check.
+    { requestId, tenantId: opts.tenantId ?? t.tenantId, installId: install.id, extensionId: install.extensionId, ...unbound, capabilities: opts.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
     opts.deadlineMs ?? Date.now() + 5000,
   );
   return { token, requestId };
@@ -55,7 +59,7 @@ async function installOf(caller: Caller, extension: string, grants?: string[]) {
 }
 
 const guestManifest = {
-  name: 'com.acme.uiproxy-guest', publisher: 'Acme', version: '1.0.0', runtime: 'wasm-js@1',
+  name: 'com.acme.uiproxy-guest', publisher: 'Alga Samples', version: '1.0.0', runtime: 'wasm-js@1',
   capabilities: ['cap:ui.proxy'],
   uiProxy: { routes: ['GET /host/tickets/:id', 'GET /host/admin/users', 'POST /host/tickets/:id/notes'] },
   api: { endpoints: [
@@ -311,7 +315,7 @@ describe('host API not configured or down', () => {
       await h2.publish(await helloVariant({ name: 'com.acme.uiproxy-hello', version: '1.0.0', capabilities: ['cap:ui.proxy'], uiProxy: { routes: ['GET /host/tickets/:id'] } }));
       const t2 = await h2.tenant();
       const inst = await installOf(t2.call, 'com.acme.uiproxy-hello');
-      const token = await h2.gateway.executionKeys.mint({ requestId: randomUUID(), tenantId: t2.tenantId, installId: inst.id, extensionId: inst.extensionId, capabilities: ['cap:ui.proxy'] }, Date.now() + 5000);
+      const token = await h2.gateway.executionKeys.mint({ requestId: randomUUID(), tenantId: t2.tenantId, installId: inst.id, extensionId: inst.extensionId, ...unbound, capabilities: ['cap:ui.proxy'] }, Date.now() + 5000);
       const res = await fetch(`${h2.url}/api/internal/ext-ui-proxy/install/${inst.id}`, {
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', route: '/host/tickets/1' }),
       });

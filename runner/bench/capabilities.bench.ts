@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
-import { generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
+import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
 import { createRunner, runnerConfigFromEnv, FileBundleStore } from '../src/index.ts';
 import { sampleBundle } from '../../test-setup/samples.ts';
 import { startVaultTransitServer } from '../../gateway/test-support/vault-transit-server.ts';
@@ -59,13 +59,17 @@ await Promise.all(Array.from({ length: 16 }, async () => {
     const { installId, envelope } = envelopes[i % INSTALLS];
     const requestId = randomUUID();
     const deadlineMs = Date.now() + 10_000;
-    const token = await mintExecutionToken(signer, { requestId, tenantId: 'bench-tenant', installId, extensionId: 'ext', capabilities: ['cap:secrets.get'] }, deadlineMs);
-    const res = await pool.request({ path: '/v1/execute', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({
+    const body = {
       context: { requestId, tenantId: 'bench-tenant', extensionId: 'ext', installId, versionId: 'v1', contentHash: misbehaving },
       request: { method: 'GET', path: '/leak-secret', query: [], headers: [] },
       install: { config: {}, configVersion: 1, grantedCapabilities: ['cap:secrets.get'], httpAllowedHosts: [], storageNamespaces: null, uiProxyRoutes: [] },
       secrets: { secretsVersion: 1, envelope }, limits: { deadlineMs },
-    }) });
+    };
+    const token = await mintExecutionToken(signer, {
+      requestId, tenantId: 'bench-tenant', installId, extensionId: 'ext', versionId: 'v1', contentHash: misbehaving,
+      bodyDigest: executeBodyDigest({ install: body.install, secrets: body.secrets }), capabilities: ['cap:secrets.get'],
+    }, deadlineMs);
+    const res = await pool.request({ path: '/v1/execute', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     const answer = (await res.body.json()) as { bodyB64?: string };
     // The guest answers { logged: true } only when its secret decrypted.
     if (res.statusCode !== 200 || Buffer.from(answer.bodyB64 ?? '', 'base64').toString() !== '{"logged":true}') failures++;

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import * as esbuild from 'esbuild';
 import { Pool } from 'undici';
-import { generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
+import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
 import { FileBundleStore } from '../src/component/bundle-store.ts';
 import { buildCached } from '../../sdk/cli/src/build/build-cache.ts';
 import { sequential, startProcess, throughput, type LatencyStats } from './bench-lib.ts';
@@ -32,15 +32,29 @@ await writeFile(join(work, 'jwks.json'), JSON.stringify({ keys: [signer.publicJw
 async function executeBody() {
   const requestId = randomUUID();
   const deadlineMs = Date.now() + 10 * 60_000;
-  const token = await mintExecutionToken(signer, { requestId, tenantId: 'bench-tenant', installId: 'bench-install', extensionId: 'bench-ext', capabilities: [] }, deadlineMs);
-  const body = JSON.stringify({
+  const body = {
     context: { requestId, tenantId: 'bench-tenant', extensionId: 'bench-ext', installId: 'bench-install', versionId: 'v1', contentHash: hello.contentHash },
     request: { method: 'GET', path: '/hello', query: [], headers: [] },
     install: { config: { greeting: 'Hi' }, configVersion: 1, grantedCapabilities: [], httpAllowedHosts: [], storageNamespaces: null, uiProxyRoutes: [] },
     secrets: { secretsVersion: 0, envelope: {} },
     limits: { deadlineMs },
-  });
-  return { token, body };
+  };
+  const token = await mintExecutionToken(signer, {
+    requestId, tenantId: 'bench-tenant', installId: 'bench-install', extensionId: 'bench-ext', versionId: 'v1', contentHash: hello.contentHash,
+    bodyDigest: executeBodyDigest({ install: body.install, secrets: body.secrets }), capabilities: [],
+  }, deadlineMs);
+  return { token, body: JSON.stringify(body) };
+}
+
+/**
+ * The runner executes each token once, so every request needs its own: they are minted ahead
+ * (`n`, then on demand) so the timings hold the runner's work, not the client's signing.
+ */
+async function executeBodies(n: number): Promise<() => Promise<{ token: string; body: string }>> {
+  const ready: Array<{ token: string; body: string }> = [];
+  for (let i = 0; i < n; i++) ready.push(await executeBody());
+  let next = 0;
+  return () => (next < ready.length ? Promise.resolve(ready[next++]) : executeBody());
 }
 
 function client(url: string) {
@@ -69,9 +83,9 @@ async function measureRunner(isolation: 'pooled' | 'fresh', cacheDir: string): P
   const { child, url } = await startRunner(isolation, cacheDir);
   const c = client(url);
   try {
-    const { token, body } = await executeBody();
-    const seq = await sequential(SEQ, 50, () => c.post(token, body));
-    const tp = await throughput(CONCURRENCY, DURATION, () => c.post(token, body));
+    const nextBody = await executeBodies(SEQ + 50 + (isolation === 'pooled' ? 4 : 0.5) * DURATION);
+    const seq = await sequential(SEQ, 50, async () => { const { token, body } = await nextBody(); await c.post(token, body); });
+    const tp = await throughput(CONCURRENCY, DURATION, async () => { const { token, body } = await nextBody(); await c.post(token, body); });
     return { sequential: seq, throughput: tp };
   } finally {
     await c.pool.close();
@@ -112,6 +126,7 @@ async function expressBaseline(): Promise<ModeResult> {
   const { child, match } = await startProcess(join(root, 'runner/bench/express-baseline.ts'), {}, /"url":"(http:\/\/[^"]+)"/);
   const c = client(match[1]);
   try {
+    // The baseline checks no token: one request body serves every call.
     const { token, body } = await executeBody();
     return { sequential: await sequential(SEQ, 50, () => c.post(token, body)), throughput: await throughput(CONCURRENCY, DURATION, () => c.post(token, body)) };
   } finally {

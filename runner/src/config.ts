@@ -8,6 +8,23 @@ import { z } from 'zod';
 import type { JWK } from 'jose';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const file = z.string().min(1).optional();
+
+/** TLS termination on the runner's own listener (gateway → runner traffic carries tokens and secret envelopes). */
+const tlsSchema = z.object({
+  /** PEM certificate chain and key: serve https. */
+  certFile: file,
+  keyFile: file,
+  /** PEM CA bundle: require client certificates it signed (mTLS). */
+  clientCaFile: file,
+}).superRefine((tls, ctx) => {
+  if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
+    ctx.addIssue({ code: 'custom', message: 'RUNNER_TLS_CERT_FILE and RUNNER_TLS_KEY_FILE must be set together (both to serve https, neither for http)' });
+  }
+  if (tls.clientCaFile && !tls.certFile) {
+    ctx.addIssue({ code: 'custom', message: 'RUNNER_TLS_CLIENT_CA_FILE needs RUNNER_TLS_CERT_FILE and RUNNER_TLS_KEY_FILE: client certificates are only checked over https' });
+  }
+});
 
 export const runnerConfigSchema = z.object({
   port: int(0, 65535).default(8081),
@@ -38,6 +55,12 @@ export const runnerConfigSchema = z.object({
   gatewayUrl: z.string().url().optional(),
   /** How long decrypted secrets stay cached per (tenant, install, secretsVersion). */
   secretsCacheTtlMs: int(0, 3_600_000).default(60_000),
+  /**
+   * Execution-token ids remembered (each token runs once). Full of live tokens, the runner sheds
+   * requests with 503; the default holds ~12 s of tokens at 8 000 requests/s.
+   */
+  replayCacheMax: int(1000, 10_000_000).default(100_000),
+  tls: tlsSchema.default({}),
 });
 
 export type RunnerConfig = z.infer<typeof runnerConfigSchema>;
@@ -76,6 +99,8 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     httpMaxRedirects: env.RUNNER_HTTP_MAX_REDIRECTS,
     gatewayUrl: env.GATEWAY_URL,
     secretsCacheTtlMs: env.RUNNER_SECRETS_CACHE_TTL_MS,
+    replayCacheMax: env.RUNNER_REPLAY_CACHE_MAX,
+    tls: { certFile: env.RUNNER_TLS_CERT_FILE || undefined, keyFile: env.RUNNER_TLS_KEY_FILE || undefined, clientCaFile: env.RUNNER_TLS_CLIENT_CA_FILE || undefined },
     ...overrides,
   });
   if (!result.success) {
@@ -83,4 +108,27 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     throw new Error(`invalid runner configuration:\n${lines}`);
   }
   return result.data;
+}
+
+export interface RunnerTlsMaterial { cert: Buffer; key: Buffer; ca?: Buffer }
+
+/**
+ * The PEM files named by `config.tls`, read at start-up so a wrong path stops the runner before
+ * it listens; undefined when the runner serves plain http.
+ */
+export function readRunnerTls(config: RunnerConfig): RunnerTlsMaterial | undefined {
+  const { certFile, keyFile, clientCaFile } = config.tls;
+  if (!certFile || !keyFile) return undefined;
+  const read = (variable: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`invalid runner configuration: cannot read ${variable} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    cert: read('RUNNER_TLS_CERT_FILE', certFile),
+    key: read('RUNNER_TLS_KEY_FILE', keyFile),
+    ca: clientCaFile ? read('RUNNER_TLS_CLIENT_CA_FILE', clientCaFile) : undefined,
+  };
 }

@@ -9,14 +9,16 @@
 import v8 from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
-import { executionTokenVerifier } from '@alga-psa/extension-contracts';
-import type { RunnerConfig } from './config.ts';
+import { executionTokenClockToleranceSec, executionTokenVerifier } from '@alga-psa/extension-contracts';
+import { readRunnerTls, type RunnerConfig } from './config.ts';
 import { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
 import { TranspileCache } from './component/transpile-cache.ts';
 import { ComponentLoader } from './component/component-loader.ts';
 import { WorkerPool } from './pool/worker-pool.ts';
 import { ExecuteService } from './api/execute-service.ts';
+import { ReplayCache } from './api/replay-cache.ts';
 import { createRunnerApp } from './api/http-app.ts';
 import { createRunnerMetrics } from './metrics.ts';
 import type { OperatorSettings } from './providers/provider.ts';
@@ -65,6 +67,8 @@ export interface RunnerOptions {
 
 export async function createRunner(config: RunnerConfig, options: RunnerOptions = {}): Promise<Runner> {
   setWasmMemoryCeiling(config.maxMemoryMb);
+  // Before any worker starts: a missing certificate or key is a start-up failure, not a late one.
+  const tls = readRunnerTls(config);
   const logger = options.logger ?? pino({ name: 'alga-runner', level: config.logLevel, redact: ['req.headers.authorization', '*.executionToken', '*.secrets'] });
   const metrics = createRunnerMetrics();
   const loader = new ComponentLoader({
@@ -88,7 +92,9 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
   ready = true;
   const secretCache = options.secretCipher ? new SecretCache(options.secretCipher, { ttlMs: config.secretsCacheTtlMs }) : undefined;
   const executeService = new ExecuteService({
-    config, verifyToken: executionTokenVerifier({ keys: config.trustedKeys }), loader, pool, metrics, logger,
+    config, loader, pool, metrics, logger,
+    verifyToken: executionTokenVerifier({ keys: config.trustedKeys, clockToleranceSec: executionTokenClockToleranceSec }),
+    replayCache: new ReplayCache({ max: config.replayCacheMax, clockToleranceMs: executionTokenClockToleranceSec * 1000 }),
     operator: operatorSettings(config), services: { secretCache },
   });
   const app = createRunnerApp({ executeService, metrics, pool, isReady: () => ready });
@@ -96,11 +102,16 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
   return {
     app, loader, pool, logger, secretCache,
     async listen(port = config.port, host = config.host) {
-      const server = app.listen(port, host);
+      // With a client CA, the handshake itself refuses a client without a certificate it signed:
+      // no request from such a peer ever reaches express.
+      const server: Server = tls
+        ? createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, app)
+        : app.listen(port, host);
+      if (tls) server.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
       servers.push(server);
       const address = server.address() as AddressInfo;
-      return { url: `http://${host}:${address.port}`, server };
+      return { url: `${tls ? 'https' : 'http'}://${host}:${address.port}`, server };
     },
     async close() {
       ready = false;

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateExecutionSigningKey, mintExecutionToken, sha256Hex } from '@alga-psa/extension-contracts';
+import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken, sha256Hex, type ExecutionClaims } from '@alga-psa/extension-contracts';
 import { startRunnerHarness, type RunnerHarness } from '../../test-setup/runner-harness.ts';
 import { bundleOf, fixtureComponent, foreignWorld, importsStorage, importsWasi } from '../../test-setup/fixture-components.ts';
 import { sampleBundle } from '../../test-setup/samples.ts';
@@ -16,6 +16,12 @@ beforeAll(async () => {
   hello = await h.addSample('hello');
 });
 afterAll(() => h?.close());
+
+/** Claims for tokens built by hand (forged, expired, foreign): well-formed, bound to nothing real. */
+const claimsFor = (over: Partial<ExecutionClaims> = {}): ExecutionClaims => ({
+  requestId: 'r', tenantId: 'tenant-a', installId: 'install-1', extensionId: 'ext-1', versionId: 'v1', contentHash: hello,
+  bodyDigest: executeBodyDigest({}), capabilities: [], ...over,
+});
 
 function expectError(res: { status: number; body: any }, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -115,19 +121,19 @@ describe('execution token', () => {
 
   it('a token signed by an untrusted key with a trusted kid (forged) gets 401 E_AUTH', async () => {
     const forger = await generateExecutionSigningKey(h.signer.kid);
-    const token = await mintExecutionToken(forger, { requestId: 'r', tenantId: 'tenant-a', installId: 'install-1', extensionId: 'ext-1', capabilities: [] }, Date.now() + 5000);
+    const token = await mintExecutionToken(forger, claimsFor(), Date.now() + 5000);
     expectError(await h.execute({ contentHash: hello, path: '/hello', token }), 401, 'E_AUTH');
   });
 
   it('an expired token gets 401 E_AUTH saying it expired', async () => {
-    const token = await mintExecutionToken(h.signer, { requestId: 'r', tenantId: 'tenant-a', installId: 'install-1', extensionId: 'ext-1', capabilities: [] }, Date.now() - 60_000);
+    const token = await mintExecutionToken(h.signer, claimsFor(), Date.now() - 60_000);
     const res = await h.execute({ contentHash: hello, path: '/hello', token });
     expectError(res, 401, 'E_AUTH');
     expect(res.body.error.message).toMatch(/expired/);
   });
 
   it('a valid token for another install cannot be replayed onto this one (401 E_AUTH)', async () => {
-    const token = await mintExecutionToken(h.signer, { requestId: 'r', tenantId: 'tenant-a', installId: 'install-OTHER', extensionId: 'ext-1', capabilities: [] }, Date.now() + 5000);
+    const token = await mintExecutionToken(h.signer, claimsFor({ installId: 'install-OTHER' }), Date.now() + 5000);
     const res = await h.execute({ contentHash: hello, path: '/hello', token });
     expectError(res, 401, 'E_AUTH');
   });

@@ -3,7 +3,7 @@ import express, { type Router } from 'express';
 import { AlgaError } from '@alga-psa/extension-contracts';
 import type { ApiKeys } from '../identity/api-keys.ts';
 import { sessionCookie, type Sessions } from '../identity/sessions.ts';
-import { authenticate, principalOf, requireRole, requireServiceToken } from '../identity/authenticate.ts';
+import { authenticate, principalOf, requireRole, requireSameOrigin, requireServiceToken } from '../identity/authenticate.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { InstallService } from '../installs/install-service.ts';
 import type { ActivityService } from '../installs/activity-service.ts';
@@ -18,6 +18,8 @@ export interface ApiDeps {
   operatorToken: string | undefined;
   maxBundleBytes: number;
   secureCookies: boolean;
+  /** ALGA_PUBLIC_ORIGIN ('' = the origin each request was addressed to) */
+  publicOrigin: string;
 }
 
 export function apiRoutes(deps: ApiDeps): Router {
@@ -29,20 +31,28 @@ export function apiRoutes(deps: ApiDeps): Router {
   const id = (req: express.Request) => String(req.params.id);
   const tenant = (res: express.Response) => principalOf(res).tenantId;
 
-  // Login: exchange an API key for a session cookie (web UI, iframe proxy routes).
+  // Login: exchange an API key for a session cookie (web UI, iframe bridge). A browser must log in
+  // from the platform page itself (a framed extension or another site cannot plant a session);
+  // API clients (no Origin, no Sec-Fetch-Site) may log in from anywhere.
   r.post('/api/v1/auth/login', json, route(async (req, res) => {
+    if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) requireSameOrigin(req, deps.publicOrigin);
     const apiKey = (req.body as { apiKey?: unknown } | undefined)?.apiKey;
     if (typeof apiKey !== 'string') throw new AlgaError('E_VALIDATION', 'body must be { apiKey }');
     const principal = await deps.apiKeys.verify(apiKey);
-    const token = await deps.sessions.issue(principal);
-    res.cookie(sessionCookie, token, { httpOnly: true, sameSite: 'strict', secure: deps.secureCookies, path: '/', maxAge: deps.sessions.maxAgeMs });
-    res.json({ tenantId: principal.tenantId, roles: principal.roles });
+    const session = await deps.sessions.issue(principal);
+    res.cookie(sessionCookie, session.token, { httpOnly: true, sameSite: 'strict', secure: deps.secureCookies, path: '/', maxAge: deps.sessions.maxAgeMs });
+    res.json({ tenantId: principal.tenantId, roles: principal.roles, csrfToken: session.csrfToken, expiresAt: session.expiresAt });
   }));
   r.post('/api/v1/auth/logout', auth, route(async (_req, res) => {
+    const token = res.locals.sessionToken as string | undefined;
+    if (token) await deps.sessions.revoke(token);
     res.clearCookie(sessionCookie, { path: '/' });
     res.status(204).end();
   }));
-  r.get('/api/v1/auth/me', auth, route(async (_req, res) => { res.json(principalOf(res)); }));
+  r.get('/api/v1/auth/me', auth, route(async (_req, res) => {
+    const token = res.locals.sessionToken as string | undefined;
+    res.json({ ...principalOf(res), ...(token ? { csrfToken: deps.sessions.csrfTokenFor(token) } : {}) });
+  }));
 
   // API keys of the caller's tenant.
   r.get('/api/v1/api-keys', ...admin, route(async (_req, res) => { res.json({ apiKeys: await deps.apiKeys.list(tenant(res)) }); }));
@@ -65,6 +75,13 @@ export function apiRoutes(deps: ApiDeps): Router {
   r.post('/api/v1/registry/publishers/:id/keys', operator, json, route(async (req, res) => {
     const body = (req.body ?? {}) as { kid?: unknown; publicKey?: unknown };
     res.status(201).json(await deps.registry.addPublisherKey(id(req), String(body.kid ?? ''), String(body.publicKey ?? '')));
+  }));
+  r.post('/api/v1/registry/publishers/:id/name-prefixes', operator, json, route(async (req, res) => {
+    res.status(201).json(await deps.registry.reserveNamePrefix(id(req), String((req.body as { prefix?: unknown })?.prefix ?? '')));
+  }));
+  r.delete('/api/v1/registry/name-prefixes/:prefix', operator, route(async (req, res) => {
+    await deps.registry.releaseNamePrefix(String(req.params.prefix));
+    res.status(204).end();
   }));
   r.delete('/api/v1/registry/keys/:kid', operator, route(async (req, res) => {
     await deps.registry.revokePublisherKey(String(req.params.kid));

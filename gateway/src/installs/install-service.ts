@@ -16,9 +16,13 @@ export interface InstallView {
   tenantId: string;
   extensionId: string;
   extensionName: string;
+  /** The verified publisher (the owner of the key that signed the bundle). */
+  publisher: string;
   version: string;
   versionId: string;
   contentHash: string;
+  /** Where the extension's iframe UI is served (sandboxed; see README "Security model"), or null. */
+  uiUrl: string | null;
   status: 'enabled' | 'disabled';
   grantedCapabilities: string[];
   pendingVersion: string | null;
@@ -61,6 +65,8 @@ export interface InstallServiceDeps {
   knex: Knex;
   registry: RegistryService;
   secretCipher: SecretCipher;
+  /** ALGA_EXT_UI_ORIGIN: the separate origin extension UIs are served from ('' = the platform's). */
+  extUiOrigin?: string;
   /** Called after every committed write to an install. */
   onInstallChanged(tenantId: string, installId: string): void;
 }
@@ -68,7 +74,7 @@ export interface InstallServiceDeps {
 const installColumns = [
   'i.id', 'i.tenant_id', 'i.registry_id', 'i.version_id', 'i.status', 'i.granted_capabilities', 'i.granted_http_hosts',
   'i.pending_version_id', 'i.secrets_version', 'i.created_at', 'i.updated_at',
-  'r.name as extension_name', 'v.version', 'v.content_hash', 'v.manifest', 'c.config', 'c.config_version', 'c.updated_at as config_updated_at',
+  'r.name as extension_name', 'p.name as publisher', 'v.version', 'v.content_hash', 'v.manifest', 'c.config', 'c.config_version', 'c.updated_at as config_updated_at',
   'pv.version as pending_version',
 ];
 
@@ -86,6 +92,7 @@ export class InstallService {
   private baseQuery(trx: Knex | Knex.Transaction = this.knex) {
     return trx('tenant_extension_install as i')
       .join('extension_registry as r', 'r.id', 'i.registry_id')
+      .join('publisher as p', 'p.id', 'r.publisher_id')
       .join('extension_version as v', 'v.id', 'i.version_id')
       .join('tenant_extension_install_config as c', 'c.install_id', 'i.id')
       .leftJoin('extension_version as pv', 'pv.id', 'i.pending_version_id')
@@ -94,11 +101,17 @@ export class InstallService {
 
   private toView(row: Record<string, any>): InstallView {
     return {
-      id: row.id, tenantId: row.tenant_id, extensionId: row.registry_id, extensionName: row.extension_name, version: row.version,
-      versionId: row.version_id, contentHash: row.content_hash, status: row.status, grantedCapabilities: row.granted_capabilities,
+      id: row.id, tenantId: row.tenant_id, extensionId: row.registry_id, extensionName: row.extension_name, publisher: row.publisher, version: row.version,
+      versionId: row.version_id, contentHash: row.content_hash, uiUrl: this.uiUrl(row), status: row.status, grantedCapabilities: row.granted_capabilities,
       pendingVersion: row.pending_version ?? null, configVersion: row.config_version, secretsVersion: row.secrets_version,
       createdAt: row.created_at, updatedAt: row.updated_at,
     };
+  }
+
+  private uiUrl(row: Record<string, any>): string | null {
+    const ui = (row.manifest as Manifest).ui;
+    if (!ui) return null;
+    return `${this.deps.extUiOrigin ?? ''}/ext-ui/${row.registry_id}/${row.content_hash}/${ui.entry.replace(/^ui\//, '')}`;
   }
 
   /** Tenant-scoped lookup: another tenant's install is indistinguishable from a missing one. */
@@ -172,8 +185,9 @@ export class InstallService {
   }
 
   /**
-   * A version that asks for more capabilities or hosts than the install has waits for an
-   * admin's consent (E_CONSENT_REQUIRED, recorded as the pending version).
+   * A version that asks for more than the install allows — capabilities, hosts, ui-proxy routes
+   * or storage namespaces — waits for an admin's consent (E_CONSENT_REQUIRED, recorded as the
+   * pending version).
    */
   async upgrade(tenantId: string, installId: string, input: { version?: string; consent?: boolean }): Promise<InstallView> {
     const current = await this.row(tenantId, installId);
@@ -182,14 +196,14 @@ export class InstallService {
     const oldManifest = current.manifest as Manifest;
     const manifest = target.manifest as Manifest;
     const granted = new Set<string>(current.granted_capabilities);
-    const addedCapabilities = manifest.capabilities.filter((c) => !granted.has(c) && !alwaysGrantedCapabilities.includes(c));
-    const oldHosts = new Set(oldManifest.http?.allowedHosts ?? []);
-    const addedHosts = (manifest.http?.allowedHosts ?? []).filter((h) => !oldHosts.has(h));
-    if ((addedCapabilities.length > 0 || addedHosts.length > 0) && !input.consent) {
+    const growth = permissionGrowth(oldManifest, manifest, granted);
+    const grows = Object.values(growth).some((added) => added.length > 0);
+    if (grows && !input.consent) {
       await this.knex('tenant_extension_install').where({ id: installId }).update({ pending_version_id: target.id, updated_at: new Date() });
       this.changed(tenantId, installId);
-      throw new AlgaError('E_CONSENT_REQUIRED', `${manifest.name}@${manifest.version} asks for more than the install allows; an admin must upgrade with consent: true`, { version: manifest.version, addedCapabilities, addedHosts });
+      throw new AlgaError('E_CONSENT_REQUIRED', `${manifest.name}@${manifest.version} asks for more than the install allows; an admin must upgrade with consent: true`, { version: manifest.version, ...growth });
     }
+    const addedCapabilities = growth.addedCapabilities;
     const stillDeclared = new Set<string>([...manifest.capabilities, ...alwaysGrantedCapabilities]);
     const grants = [...new Set([...[...granted].filter((c) => stillDeclared.has(c)), ...addedCapabilities])].sort();
     // Keep the config keys the new version still declares (and still accepts); defaults fill the rest.
@@ -198,7 +212,12 @@ export class InstallService {
     const validated = validateConfig(manifest.settings, carried);
     const config = validated.ok ? validated.config : defaultConfig(manifest.settings);
     await this.knex.transaction(async (trx) => {
-      await trx('tenant_extension_install').where({ id: installId }).update({ version_id: target.id, pending_version_id: null, granted_capabilities: JSON.stringify(grants), updated_at: new Date() });
+      // secrets_version moves too: the runner caches decrypted secrets by it, and a key the new
+      // version drops must not stay readable from that cache.
+      await trx('tenant_extension_install').where({ id: installId }).update({
+        version_id: target.id, pending_version_id: null, granted_capabilities: JSON.stringify(grants),
+        secrets_version: trx.raw('secrets_version + 1'), updated_at: new Date(),
+      });
       await trx('tenant_extension_install_config').where({ install_id: installId }).update({ config: JSON.stringify(config), config_version: current.config_version + 1, updated_at: new Date() });
       const secretNames = new Set(secretKeys(manifest.settings));
       await trx('tenant_extension_install_secrets').where({ install_id: installId }).whereNotIn('key', [...secretNames]).delete();
@@ -305,6 +324,24 @@ export class InstallService {
       updatedAt: row.updated_at,
     };
   }
+}
+
+/** What `next` asks for beyond what `current` (and the install's grants) allowed; absent namespaces mean any ('*'). */
+export function permissionGrowth(current: Manifest, next: Manifest, granted: ReadonlySet<string>) {
+  const added = (before: readonly string[], after: readonly string[]) => after.filter((x) => !before.includes(x));
+  let addedStorageNamespaces: string[] = [];
+  if (next.capabilities.includes('cap:storage.kv')) {
+    // `before` undefined: the install could already use any namespace, so nothing can be added.
+    const before = granted.has('cap:storage.kv') ? current.storage?.namespaces : [];
+    const after = next.storage?.namespaces;
+    if (before !== undefined) addedStorageNamespaces = after === undefined ? ['*'] : added(before, after);
+  }
+  return {
+    addedCapabilities: next.capabilities.filter((c) => !granted.has(c) && !alwaysGrantedCapabilities.includes(c)),
+    addedHosts: added(current.http?.allowedHosts ?? [], next.http?.allowedHosts ?? []),
+    addedUiProxyRoutes: added(current.uiProxy?.routes ?? [], next.uiProxy?.routes ?? []),
+    addedStorageNamespaces,
+  };
 }
 
 function parseSecretsBody(input: unknown): { set: Record<string, string>; remove: string[] } {

@@ -5,6 +5,7 @@
  *
  * @example
  *   const keys = await ExecutionKeys.load('./data/execution-keys.json');
+ *   const token = await keys.mintForExecute(executeBody, capabilities); // what the proxy sends
  *   const token = await keys.mint(claims, deadlineMs);
  *   runnerConfig.trustedKeys = keys.publicJwks();
  */
@@ -12,7 +13,8 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { generateExecutionSigningKey, importExecutionSigningKey, mintExecutionToken, type ExecutionClaims, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
+import { executeBodyDigest, generateExecutionSigningKey, importExecutionSigningKey, mintExecutionToken, type ExecutionClaims, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
+import type { ExecuteBody } from '@alga-psa/runner';
 
 interface KeyFile { active: string; keys: JWK[] }
 
@@ -56,5 +58,15 @@ export class ExecutionKeys {
 
   mint(claims: ExecutionClaims, deadlineMs: number): Promise<string> {
     return mintExecutionToken(this.signers.find((s) => s.kid === this.activeKid)!, claims, deadlineMs);
+  }
+
+  /**
+   * The token for one execute body, expiring at its deadline. Build the body first and send
+   * exactly this object: the digest covers its install and secrets sections as serialised.
+   */
+  mintForExecute(body: Pick<ExecuteBody, 'context' | 'install' | 'secrets' | 'limits'>, capabilities: string[]): Promise<string> {
+    const { requestId, tenantId, installId, extensionId, versionId, contentHash } = body.context;
+    const bodyDigest = executeBodyDigest({ install: body.install, secrets: body.secrets });
+    return this.mint({ requestId, tenantId, installId, extensionId, versionId, contentHash, bodyDigest, capabilities }, body.limits.deadlineMs);
   }
 }

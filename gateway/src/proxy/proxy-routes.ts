@@ -5,6 +5,7 @@
  * token → runner.
  */
 import { randomUUID } from 'node:crypto';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ import type { ExecutionKeys } from './execution-keys.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { RunnerClient } from './runner-client.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { extensionRequestHeaders, isAllowedResponseHeader, proxiedResponseSecurityHeaders, singleValuedResponseHeaders } from './proxy-headers.ts';
 
 export interface ProxyDeps {
   knex: Knex;
@@ -34,18 +36,22 @@ export interface ProxyDeps {
   metrics: GatewayMetrics;
   requestBudgetMs: number;
   maxBodyBytes: number;
+  publicOrigin: string;
 }
-
-/** Never handed to an extension: the caller's credentials and hop-by-hop headers. */
-const droppedRequestHeaders = new Set(['authorization', 'cookie', 'proxy-authorization', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
-/** Never accepted from an extension: cookies on the platform origin, framing and length it cannot know. */
-const droppedResponseHeaders = new Set(['set-cookie', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'content-encoding', 'strict-transport-security', 'x-frame-options', 'content-security-policy']);
 
 export function proxyRoutes(deps: ProxyDeps): Router {
   const router = express.Router();
   const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
-  router.all('/api/ext/:extensionId/{*rest}', authenticate(deps, ['bearer']), raw, route((req, res) => proxy(deps, req, res, '/api/ext/')));
-  router.all('/api/ext-proxy/:extensionId/{*rest}', authenticate(deps, ['session']), raw, route((req, res) => proxy(deps, req, res, '/api/ext-proxy/')));
+  // Whatever happens next (errors included), the answer is sandboxed extension data.
+  const sandboxed: express.RequestHandler = (req, res, next) => {
+    for (const [name, value] of proxiedResponseSecurityHeaders) res.setHeader(name, value);
+    // A service worker's script would run with the platform origin's authority over its scope.
+    if (req.headers['service-worker'] !== undefined) return next(new AlgaError('E_FORBIDDEN', 'extension responses cannot be service-worker scripts'));
+    next();
+  };
+  router.all('/api/ext/:extensionId/{*rest}', sandboxed, authenticate(deps, { accept: ['bearer'] }), raw, route((req, res) => proxy(deps, req, res, '/api/ext/')));
+  // The iframe bridge on the platform page makes these calls: every method needs origin + CSRF token.
+  router.all('/api/ext-proxy/:extensionId/{*rest}', sandboxed, authenticate(deps, { accept: ['session'], csrf: 'all' }), raw, route((req, res) => proxy(deps, req, res, '/api/ext-proxy/')));
   return router;
 }
 
@@ -78,13 +84,8 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
 
   const deadlineMs = started + Math.min(deps.requestBudgetMs, runtime.manifest.limits?.timeoutMs ?? deps.requestBudgetMs);
   const capabilities = [...effectiveCapabilities(runtime.manifest.capabilities, runtime.grantedCapabilities)];
-  const token = await deps.executionKeys.mint({ requestId, tenantId: runtime.tenantId, installId: runtime.installId, extensionId: runtime.extensionId, capabilities }, deadlineMs);
   const versionHeaders = { 'x-request-id': requestId, 'x-ext-config-version': String(runtime.configVersion), 'x-ext-secrets-version': String(runtime.secretsVersion) };
-  const headers: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (droppedRequestHeaders.has(name) || name.startsWith('x-ext-') || value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.push([name, v]);
-  }
+  const headers = extensionRequestHeaders(req.headers);
   headers.push(...Object.entries(versionHeaders));
   const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
   const executeBody: ExecuteBody = {
@@ -97,6 +98,8 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
     secrets: { secretsVersion: runtime.secretsVersion, envelope: runtime.secretEnvelope },
     limits: { deadlineMs, memoryMb: runtime.manifest.limits?.memoryMb },
   };
+  // Minted over the finished body: the token binds its component and install/secrets sections.
+  const token = await deps.executionKeys.mintForExecute(executeBody, capabilities);
   // The runner answers 504 itself at the deadline; the grace only covers its reply in flight.
   const answer = await deps.runner.execute(token, executeBody, Math.max(1, deadlineMs - Date.now()) + 1000, versionHeaders);
   const finish = (status: number, errorCode: string | null) => {
@@ -112,10 +115,10 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
   const result = answer.result;
   res.status(result.status);
   for (const [name, value] of result.headers) {
-    const lower = name.toLowerCase();
-    if (!droppedResponseHeaders.has(lower) && !lower.startsWith('x-ext-') && lower !== 'x-request-id') res.append(name, value);
+    if (!isAllowedResponseHeader(name) || !isValidHeader(name, value)) continue;
+    if (singleValuedResponseHeaders.has(name.toLowerCase())) res.setHeader(name, value); // a repeat replaces, never a 500
+    else res.append(name, value);
   }
-  res.setHeader('x-content-type-options', 'nosniff');
   for (const [name, value] of Object.entries(versionHeaders)) res.setHeader(name, value);
   res.end(Buffer.from(result.bodyB64, 'base64'));
   finish(result.status, null);
@@ -123,5 +126,16 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
     void deps.knex('extension_log').insert(result.logs.map((l) => ({
       tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, level: l.level, message: l.message, fields: JSON.stringify(l.fields), created_at: new Date(l.ts),
     }))).catch((err: unknown) => deps.logger.warn({ err, requestId }, 'guest log insert failed'));
+  }
+}
+
+/** A guest may return bytes Node would refuse to send (CR/LF, bad names): such a header is dropped. */
+function isValidHeader(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,20 +1,48 @@
-/** HTTP client for the runner's `/v1/execute` (undici keep-alive pool). */
+/**
+ * HTTP client for the runner's `/v1/execute` (undici keep-alive pool), over https when
+ * RUNNER_URL is https: trusting a private CA, presenting a client certificate for mTLS.
+ */
+import { readFileSync } from 'node:fs';
 import { Pool, errors as undiciErrors } from 'undici';
 import { AlgaError, isErrorCode } from '@alga-psa/extension-contracts';
 import type { ExecuteBody, ExecuteSuccess } from '@alga-psa/runner';
 
 export type RunnerAnswer = { ok: true; result: ExecuteSuccess } | { ok: false; error: AlgaError };
 
+/** PEM file paths (gateway config `runnerTls`). */
+export interface RunnerTlsFiles {
+  /** CA that signed the runner's certificate (else the system's trust store). */
+  caFile?: string;
+  /** Client certificate and key, for a runner with RUNNER_TLS_CLIENT_CA_FILE. */
+  certFile?: string;
+  keyFile?: string;
+}
+
 export class RunnerClient {
   private readonly pool: Pool;
 
-  constructor(runnerUrl: string) {
-    this.pool = new Pool(runnerUrl, { connections: 64, keepAliveTimeout: 30_000 });
+  constructor(runnerUrl: string, tls: RunnerTlsFiles = {}) {
+    const wantsTls = Boolean(tls.caFile || tls.certFile || tls.keyFile);
+    // TLS files with an http URL would silently send tokens and secret envelopes in clear.
+    if (wantsTls && new URL(runnerUrl).protocol !== 'https:') throw new Error(`invalid gateway configuration: ALGA_RUNNER_TLS_* files are set but RUNNER_URL ${runnerUrl} is not https`);
+    if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new Error('invalid gateway configuration: ALGA_RUNNER_TLS_CERT_FILE and ALGA_RUNNER_TLS_KEY_FILE must be set together');
+    const read = (variable: string, path: string | undefined) => {
+      if (!path) return undefined;
+      try {
+        return readFileSync(path);
+      } catch (err) {
+        throw new Error(`invalid gateway configuration: cannot read ${variable} ${path}: ${(err as Error).message}`);
+      }
+    };
+    const connect = wantsTls ? { ca: read('ALGA_RUNNER_TLS_CA_FILE', tls.caFile), cert: read('ALGA_RUNNER_TLS_CERT_FILE', tls.certFile), key: read('ALGA_RUNNER_TLS_KEY_FILE', tls.keyFile) } : undefined;
+    this.pool = new Pool(runnerUrl, { connections: 64, keepAliveTimeout: 30_000, ...(connect ? { connect } : {}) });
   }
 
   async execute(token: string, body: ExecuteBody, timeoutMs: number, extraHeaders: Record<string, string>): Promise<RunnerAnswer> {
     let res;
     try {
+      // Exactly one attempt per token (the runner runs each once): no retry interceptor, and
+      // undici neither pipelines a POST nor re-sends one already written when its socket fails.
       res = await this.pool.request({
         path: '/v1/execute', method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...extraHeaders },

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { AlgaError, effectiveCapabilities, readBundle, sha256Hex, verifyBundleSignature, type BundleLimits } from '@alga-psa/extension-contracts';
-import { parseManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
+import { MANIFEST_NAME_RE, parseManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
 import type { BundleStore } from '@alga-psa/runner/component/bundle-store';
 import type { TranspileCache } from '@alga-psa/runner/component/transpile-cache';
 import { checkComponentWorld } from '@alga-psa/runner/component/import-check';
@@ -73,6 +73,34 @@ export class RegistryService {
     return { id: row.id, kid };
   }
 
+  /**
+   * Reserves a reverse-DNS prefix (`com.alga` covers `com.alga` and `com.alga.*`) for one
+   * publisher: nobody else may publish under it. Refused while another publisher owns a name there.
+   */
+  async reserveNamePrefix(publisherId: string, prefix: string): Promise<{ prefix: string; publisherId: string }> {
+    if (!MANIFEST_NAME_RE.test(prefix) || prefix.length > 128) throw new AlgaError('E_VALIDATION', 'prefix must be reverse-DNS in lower case with at least 2 segments, e.g. "com.acme"');
+    if (!(await this.knex('publisher').where({ id: publisherId }).first())) throw new AlgaError('E_NOT_FOUND', 'no such publisher');
+    const taken = await this.knex('publisher_name_prefix').where({ prefix }).first();
+    if (taken) throw new AlgaError('E_CONFLICT', `prefix ${prefix} is already reserved`);
+    const others = await this.knex('extension_registry').whereNot({ publisher_id: publisherId })
+      .where((q) => q.where({ name: prefix }).orWhere('name', 'like', `${prefix}.%`)).pluck('name');
+    if (others.length > 0) throw new AlgaError('E_CONFLICT', `another publisher already owns ${others.slice(0, 5).join(', ')} under ${prefix}`, { names: others });
+    await this.knex('publisher_name_prefix').insert({ prefix, publisher_id: publisherId });
+    return { prefix, publisherId };
+  }
+
+  async releaseNamePrefix(prefix: string): Promise<void> {
+    if ((await this.knex('publisher_name_prefix').where({ prefix }).delete()) === 0) throw new AlgaError('E_NOT_FOUND', 'no such reserved prefix');
+  }
+
+  /** The publisher a name is reserved for: the longest reserved prefix that covers it. */
+  private async reservedFor(name: string, trx: Knex | Knex.Transaction = this.knex): Promise<{ prefix: string; publisher_id: string } | undefined> {
+    const segments = name.split('.');
+    const candidates = segments.map((_, i) => segments.slice(0, i + 1).join('.')).slice(1);
+    const rows = await trx('publisher_name_prefix').whereIn('prefix', candidates).select('prefix', 'publisher_id');
+    return rows.sort((a, b) => b.prefix.length - a.prefix.length)[0];
+  }
+
   async revokePublisherKey(kid: string): Promise<void> {
     const updated = await this.knex('publisher_key').where({ kid }).whereNull('revoked_at').update({ revoked_at: new Date() });
     if (updated === 0) throw new AlgaError('E_NOT_FOUND', 'no such active key');
@@ -99,6 +127,15 @@ export class RegistryService {
     }
     const manifest = parsed.manifest;
     checkUiEntry(manifest, bundle.uiFiles);
+    // What admins see as the publisher is the verified one: the manifest may not claim another.
+    const publisher = await this.knex('publisher').where({ id: key.publisher_id }).first('name');
+    if (manifest.publisher !== publisher.name) {
+      throw new AlgaError('E_PUBLISHER_MISMATCH', `manifest.json names publisher "${manifest.publisher}" but the bundle is signed by a key of "${publisher.name}"; set "publisher": "${publisher.name}"`);
+    }
+    const reserved = await this.reservedFor(manifest.name);
+    if (reserved && reserved.publisher_id !== key.publisher_id) {
+      throw new AlgaError('E_NAME_RESERVED', `names under ${reserved.prefix} are reserved for another publisher; choose a name under your own reverse-DNS domain`);
+    }
     const registry = await this.knex('extension_registry').where({ name: manifest.name }).first();
     if (registry && registry.publisher_id !== key.publisher_id) {
       throw new AlgaError('E_FORBIDDEN', `${manifest.name} belongs to another publisher`);

@@ -7,9 +7,13 @@
  * `expires_at` has passed are treated as absent (and purged when a quota would otherwise refuse).
  *
  * Quotas per install (keys, bytes per value, total bytes, distinct namespaces) are enforced
- * against `ext_storage_usage`, changed in the same transaction as the record while the usage row
- * is locked `FOR UPDATE`: concurrent writers of one install serialise on it, so no interleaving
- * can exceed a quota, and a refused put leaves the record and the usage as they were.
+ * against `ext_storage_usage`. What a record costs against the total is its key's UTF-8 bytes
+ * plus its value's bytes, the same measure in every usage change (put, overwrite, delete, expiry
+ * purge): otherwise keys of up to 512 characters would be free storage. The per-value limit is
+ * on the value alone (what `storageMaxValueBytes` and the route's body limit promise a guest);
+ * a key adds at most 2 KiB (512 code points) to a record beyond it. Usage is changed in the same transaction as the record while the usage row is locked `FOR UPDATE`:
+ * concurrent writers of one install serialise on it, so no interleaving can exceed a quota, and
+ * a refused put leaves the record and the usage as they were.
  *
  * Keys are ordered bytewise (`COLLATE "C"`, i.e. by code point), whatever the database collation;
  * a list cursor is the base64url of the last key returned, so paging stays exact when keys are
@@ -122,6 +126,10 @@ export function decodeCursor(cursor: unknown): string {
 
 const quotaError = (what: string) => new AlgaError('E_QUOTA_EXCEEDED', `storage quota exceeded: ${what}`);
 
+/** What a record costs against the quotas; the SQL twin is RECORD_SIZE_SQL (octet_length of text is its UTF-8 size). */
+const recordSize = (key: string, valueBytes: number): number => Buffer.byteLength(key, 'utf8') + valueBytes;
+const RECORD_SIZE_SQL = '(octet_length(key) + octet_length(value))';
+
 interface UsageRow { key_count: number; total_bytes: number }
 interface ExistingRow { revision: number; size: number; expired: boolean }
 
@@ -163,8 +171,10 @@ export class StorageService {
     const k = validateKey(key);
     const expected = validateExpectedRevision(expectedRevision);
     if (!(value instanceof Uint8Array)) throw new AlgaError('E_VALIDATION', 'value must be bytes');
-    const size = value.byteLength;
-    if (size > this.quotas.maxValueBytes) throw quotaError(`value size (${size} bytes; at most ${this.quotas.maxValueBytes} bytes per value)`);
+    if (value.byteLength > this.quotas.maxValueBytes) {
+      throw quotaError(`value size (${value.byteLength} bytes; at most ${this.quotas.maxValueBytes} bytes per value)`);
+    }
+    const size = recordSize(k, value.byteLength);
     const ids = { tenant_id: scope.tenantId, install_id: scope.installId };
 
     return this.knex.transaction(async (trx) => {
@@ -253,7 +263,7 @@ export class StorageService {
 
   private async existing(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string, k: string): Promise<ExistingRow | undefined> {
     const row = await trx(records).where({ ...ids, namespace: ns, key: k }).forUpdate()
-      .first('revision', trx.raw('octet_length(value)::int as size'), trx.raw('(expires_at is not null and expires_at <= now()) as expired'));
+      .first('revision', trx.raw(`${RECORD_SIZE_SQL}::int as size`), trx.raw('(expires_at is not null and expires_at <= now()) as expired'));
     if (!row) return undefined;
     return { revision: row.revision as number, size: row.size as number, expired: row.expired === true };
   }
@@ -265,7 +275,7 @@ export class StorageService {
   /** Removes the install's expired rows and corrects its usage; true if any were removed. Caller holds the usage lock. */
   private async purgeExpired(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, u: UsageRow): Promise<boolean> {
     const result = await trx.raw(
-      `with gone as (delete from ${records} where tenant_id = ? and install_id = ? and expires_at is not null and expires_at <= now() returning octet_length(value) as size)
+      `with gone as (delete from ${records} where tenant_id = ? and install_id = ? and expires_at is not null and expires_at <= now() returning ${RECORD_SIZE_SQL} as size)
        select count(*)::int as keys, coalesce(sum(size), 0)::bigint as bytes from gone`,
       [ids.tenant_id, ids.install_id],
     );

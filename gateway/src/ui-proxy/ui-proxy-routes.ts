@@ -1,7 +1,8 @@
 /**
  * `POST /api/internal/ext-ui-proxy/install/:installId` (DESIGN.md §6): the runner's ui-proxy
  * callback. Auth: the request's execution token, which must name this install and carry
- * `cap:ui.proxy` (`executionTokenAuth`). Body `{ method, route, bodyB64? }`.
+ * `cap:ui.proxy`, for an install that is still granted it (`executionTokenAuth`, the check every
+ * callback shares). Body `{ method, route, bodyB64? }`.
  *
  * Answers 200 `{ status, headers: [[k, v]…], bodyB64 }` with the host route's own status (a
  * host 404 or 500 is a result), or an error: 400 E_VALIDATION (malformed call), 403 E_FORBIDDEN
@@ -11,7 +12,7 @@
  */
 import express, { type Router } from 'express';
 import type { Knex } from 'knex';
-import { AlgaError, effectiveCapabilities } from '@alga-psa/extension-contracts';
+import { AlgaError } from '@alga-psa/extension-contracts';
 import type { GatewayConfig } from '../config.ts';
 import type { ExecutionKeys } from '../proxy/execution-keys.ts';
 import type { InstallConfigCache } from '../installs/install-config-cache.ts';
@@ -49,9 +50,6 @@ export function uiProxyRoutes(deps: UiProxyRouteDeps): Router {
       const runtime = await deps.installConfigCache.get(claims.tenantId, claims.extensionId);
       if (!runtime || runtime.installId !== claims.installId) throw new AlgaError('E_NOT_FOUND', 'no such install');
       if (runtime.status !== 'enabled') throw new AlgaError('E_FORBIDDEN', 'the install is disabled');
-      if (!effectiveCapabilities(runtime.manifest.capabilities, runtime.grantedCapabilities).has('cap:ui.proxy')) {
-        throw new AlgaError('E_FORBIDDEN', 'the install was not granted cap:ui.proxy');
-      }
       service.authorize(runtime.uiProxyRoutes, call);
 
       // The runner gave up (deadline, guest gone): stop waiting for the host too.

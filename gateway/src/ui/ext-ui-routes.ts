@@ -1,7 +1,14 @@
 /**
  * `GET /ext-ui/:extensionId/:contentHash/*`: an extension's iframe UI, straight from its
  * content-addressed bundle. Content never changes for a hash, so ETags are the hash and
- * caching is immutable. A strict CSP keeps the UI to its own assets and the proxy routes.
+ * caching is immutable.
+ *
+ * Third-party UI never runs as the platform (issue 7): every response carries a CSP `sandbox`
+ * without `allow-same-origin`, so even a direct top-level navigation gets an opaque origin — no
+ * cookies, no storage, no same-origin fetch, no service worker — and the UI reaches its backend
+ * only through the host page's postMessage bridge (`connect-src 'none'`). With
+ * `ALGA_EXT_UI_ORIGIN` the UIs are served from that separate, cookieless origin instead, and the
+ * platform origin only redirects there.
  */
 import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
@@ -17,10 +24,28 @@ const contentTypes: Record<string, string> = {
   ico: 'image/x-icon', woff: 'font/woff', woff2: 'font/woff2', txt: 'text/plain; charset=utf-8', map: 'application/json',
 };
 
-export const extUiCsp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+/** The iframe's `sandbox` attribute on the host page; the CSP below applies the same sandbox when it is forgotten. */
+export const extUiIframeSandbox = 'allow-scripts allow-forms';
 
-export function extUiRoutes(deps: { knex: Knex; bundleStore: BundleStore }): Router {
+/** The CSP of every ext-ui response; `frameAncestor` is the platform origin that may frame it. */
+export function extUiCsp(frameAncestor: string): string {
+  return `sandbox ${extUiIframeSandbox}; default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; `
+    + `connect-src 'none'; frame-ancestors ${frameAncestor}; base-uri 'none'; form-action 'none'`;
+}
+
+export interface ExtUiDeps {
+  knex: Knex;
+  bundleStore: BundleStore;
+  /** ALGA_PUBLIC_ORIGIN: the origin allowed to frame extension UIs when they have their own origin. */
+  publicOrigin: string;
+  /** ALGA_EXT_UI_ORIGIN ('' = serve from the platform origin, sandboxed). */
+  extUiOrigin: string;
+}
+
+export function extUiRoutes(deps: ExtUiDeps): Router {
   const router = express.Router();
+  const extUiHost = deps.extUiOrigin ? new URL(deps.extUiOrigin).host : undefined;
+  const csp = extUiCsp(deps.extUiOrigin ? deps.publicOrigin : "'self'");
   const uiByHash = new LRUCache<string, { files: Map<string, Uint8Array> }>({
     max: 64,
     fetchMethod: async (hash) => {
@@ -30,6 +55,11 @@ export function extUiRoutes(deps: { knex: Knex; bundleStore: BundleStore }): Rou
     },
   });
   router.get('/ext-ui/:extensionId/:contentHash/{*asset}', route(async (req, res) => {
+    if (extUiHost && req.headers.host !== extUiHost) {
+      res.redirect(308, `${deps.extUiOrigin}${req.originalUrl}`);
+      return;
+    }
+    if (req.headers['service-worker'] !== undefined) throw new AlgaError('E_FORBIDDEN', 'extension UI assets cannot be service-worker scripts');
     const { extensionId, contentHash } = req.params as { extensionId: string; contentHash: string };
     const asset = ([] as string[]).concat((req.params as { asset?: string[] }).asset ?? []).join('/') || 'index.html';
     if (!contentHashPattern.test(contentHash) || !isSafeArchivePath(asset)) throw new AlgaError('E_NOT_FOUND', 'no such asset');
@@ -38,7 +68,7 @@ export function extUiRoutes(deps: { knex: Knex; bundleStore: BundleStore }): Rou
       .where({ 'v.content_hash': contentHash, ...(isUuid ? { 'r.id': extensionId } : { 'r.name': extensionId }) }).first('v.id');
     if (!version) throw new AlgaError('E_NOT_FOUND', 'no such extension version');
     const etag = `"${createHash('sha256').update(`${contentHash}/${asset}`).digest('base64url').slice(0, 32)}"`;
-    res.setHeader('content-security-policy', extUiCsp);
+    res.setHeader('content-security-policy', csp);
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     res.setHeader('cache-control', 'public, max-age=31536000, immutable');
@@ -51,4 +81,18 @@ export function extUiRoutes(deps: { knex: Knex; bundleStore: BundleStore }): Rou
     res.end(Buffer.from(data));
   }));
   return router;
+}
+
+/**
+ * On the separate extension-UI origin nothing but the UI assets is served: no API, no login,
+ * so no cookie is ever set there and no platform call can be made from it.
+ */
+export function extUiOriginOnly(extUiOrigin: string): express.RequestHandler {
+  const host = extUiOrigin ? new URL(extUiOrigin).host : undefined;
+  return (req, _res, next) => {
+    if (host && req.headers.host === host && !req.path.startsWith('/ext-ui/') && req.path !== '/healthz') {
+      return next(new AlgaError('E_NOT_FOUND', 'this origin serves extension UIs only'));
+    }
+    next();
+  };
 }

@@ -38,6 +38,8 @@ const steps: Array<{ file: string; tables: string[] }> = [
   { file: '002_registry.ts', tables: ['extension_bundle', 'extension_registry', 'extension_version'] },
   { file: '003_installs.ts', tables: ['tenant_extension_install', 'tenant_extension_install_config', 'tenant_extension_install_secrets'] },
   { file: '004_storage_and_logs.ts', tables: ['ext_storage_records', 'ext_storage_usage', 'extension_execution_log', 'extension_log'] },
+  { file: '005_sessions_and_name_prefixes.ts', tables: ['api_session', 'publisher_name_prefix'] },
+  { file: '006_storage_usage_counts_keys.ts', tables: [] },
 ];
 const allTables = steps.flatMap((s) => s.tables);
 const sorted = (xs: string[]) => [...xs].sort();
@@ -68,7 +70,7 @@ describe('migrations', () => {
 
       await migrateLatest(db);
       expect(await tables(knex)).toEqual(sorted([...knexTables, ...allTables]));
-      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('004');
+      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('006');
 
       await rollbackAll(db);
       expect(await tables(knex)).toEqual(knexTables);
@@ -81,7 +83,7 @@ describe('migrations', () => {
       await migrateLatest(db);
       expect(await tables(knex)).toEqual(sorted([...knexTables, ...allTables]));
       await migrateLatest(db); // idempotent
-      expect(await knex('knex_migrations').count({ n: '*' }).first()).toEqual({ n: 4 });
+      expect(await knex('knex_migrations').count({ n: '*' }).first()).toEqual({ n: steps.length });
     } finally {
       await db.close();
     }
@@ -101,7 +103,12 @@ describe('schema contract', () => {
       id: [uuid, false], tenant_id: [uuid, false], name: [text, true], key_prefix: [text, false], key_hash: [text, false],
       roles: [jsonb, false], created_at: [tstz, false], expires_at: [tstz, false], revoked_at: [tstz, true], last_used_at: [tstz, true],
     },
+    api_session: {
+      id: [uuid, false], tenant_id: [uuid, false], api_key_id: [uuid, false], token_hash: [text, false],
+      created_at: [tstz, false], expires_at: [tstz, false], revoked_at: [tstz, true],
+    },
     publisher: { id: [uuid, false], name: [text, false], created_at: [tstz, false] },
+    publisher_name_prefix: { prefix: [text, false], publisher_id: [uuid, false], created_at: [tstz, false] },
     publisher_key: { id: [uuid, false], publisher_id: [uuid, false], kid: [text, false], public_key: [text, false], created_at: [tstz, false], revoked_at: [tstz, true] },
     extension_bundle: { content_hash: [text, false], size_bytes: [big, false], created_at: [tstz, false] },
     extension_registry: { id: [uuid, false], name: [text, false], publisher_id: [uuid, false], created_at: [tstz, false] },
@@ -154,7 +161,7 @@ describe('schema contract', () => {
         where n.nspname = current_schema()`,
     );
     const tenantTables = Object.keys(contract).filter((t) => 'tenant_id' in contract[t]);
-    expect(tenantTables).toHaveLength(8);
+    expect(tenantTables).toHaveLength(9);
     for (const table of tenantTables) {
       expect(rows.filter((r) => r.table_name === table).map((r) => r.first_column), table).toContain('tenant_id');
     }

@@ -3,7 +3,7 @@
  * load the component, run provider `prepare` steps, dispatch to the pool, shape the answer.
  */
 import type { Logger } from 'pino';
-import { AlgaError, effectiveCapabilities, type ExecutionTokenVerifier } from '@alga-psa/extension-contracts';
+import { AlgaError, effectiveCapabilities, executeBodyDigest, type ExecutionTokenVerifier, type VerifiedExecutionClaims } from '@alga-psa/extension-contracts';
 import { executeBodySchema, type ExecuteBody, type ExecuteSuccess, type InstallSpec } from './execute-schema.ts';
 import type { ComponentLoader, LoadedComponent } from '../component/component-loader.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
@@ -11,10 +11,13 @@ import type { RunnerConfig } from '../config.ts';
 import type { RunnerMetrics } from '../metrics.ts';
 import { providers } from '../providers/index.ts';
 import type { OperatorSettings, RunnerServices } from '../providers/provider.ts';
+import type { ReplayCache } from './replay-cache.ts';
 
 export interface ExecuteServiceDeps {
   config: RunnerConfig;
   verifyToken: ExecutionTokenVerifier;
+  /** Token ids already executed (each token runs once). */
+  replayCache: ReplayCache;
   loader: ComponentLoader;
   pool: WorkerPool;
   metrics: RunnerMetrics;
@@ -40,7 +43,9 @@ export class ExecuteService {
       const claims = await this.deps.verifyToken(token);
       const body = parseBody(rawBody);
       requestId = body.context.requestId;
-      checkClaimsMatch(claims, body);
+      checkClaimsMatch(claims, body, rawBody as RawSections);
+      // Only now, with the signature and the body checked, may the id take a cache slot.
+      this.deps.replayCache.claim(claims.tokenId, claims.expiresAtMs);
       const result = await this.run(body, token, claims.capabilities, claims.expiresAtMs);
       this.record('ok', started);
       return { status: 200, body: result };
@@ -134,10 +139,23 @@ function parseBody(raw: unknown): ExecuteBody {
   throw new AlgaError('E_BAD_REQUEST', `invalid execute request at ${issues[0].path}: ${issues[0].message}`, { issues });
 }
 
-/** A token is minted for one request of one install: it cannot be replayed onto another. */
-function checkClaimsMatch(claims: { requestId: string; tenantId: string; installId: string; extensionId: string }, body: ExecuteBody): void {
+/** The body's sections as received, before the schema's defaults (what the gateway hashed). */
+interface RawSections { install?: unknown; secrets?: unknown }
+
+/**
+ * A token is minted for one request of one install running one component with one install
+ * config and secret envelope: none of these can be swapped under it.
+ */
+function checkClaimsMatch(claims: VerifiedExecutionClaims, body: ExecuteBody, raw: RawSections): void {
   const ctx = body.context;
   if (claims.requestId !== ctx.requestId || claims.tenantId !== ctx.tenantId || claims.installId !== ctx.installId || claims.extensionId !== ctx.extensionId) {
     throw new AlgaError('E_AUTH', 'execution token was issued for a different request or install');
+  }
+  if (claims.contentHash !== ctx.contentHash || claims.versionId !== ctx.versionId) {
+    throw new AlgaError('E_AUTH', 'execution token was issued for another component or version');
+  }
+  // Hashed over the raw sections: see executeBodyDigest for why not the parsed body.
+  if (claims.bodyDigest !== executeBodyDigest({ install: raw.install, secrets: raw.secrets })) {
+    throw new AlgaError('E_AUTH', 'execution token was issued for another install config or secret envelope');
   }
 }

@@ -7,13 +7,29 @@
  *   // sealed.API_KEY.ciphertext === 'vault:v1:…' (exactly what Vault returned)
  *   const { values, failed } = await cipher.decrypt({ tenantId, installId }, envelope, signal);  // one batch call
  *
- * Binding (wire contract: /work/shared/VAULT-TRANSIT.md):
- *  - The transit key is DERIVED (`derived: true`); every item carries `context` = base64("<tenantId>:<installId>"),
- *    so Vault derives a per-install key (HKDF) and a ciphertext replayed into another tenant or install fails the
- *    GCM tag check.
- *  - In addition (beyond the design's context-only binding), every item carries `associated_data` = base64(<key name>),
- *    so a value cannot be moved between the keys of one install (e.g. `WEBHOOK_SECRET`'s ciphertext stored under
- *    `API_KEY`). Vault and OpenBao both accept associated_data for the AEAD key types (aes256-gcm96 included).
+ * Binding (wire contract: /work/shared/VAULT-TRANSIT.md; design: DESIGN.md §5):
+ *  - Every item carries `associated_data` = base64("<tenantId>:<installId>:<key name>"). This is the binding that
+ *    always holds: Vault authenticates associated data with the AEAD tag whether or not the key is derived, so a
+ *    ciphertext replayed into another tenant, another install or under another key name fails with
+ *    `message authentication failed` and lands in `failed`. Neither id may contain ":", so the string is unambiguous.
+ *  - Every item also carries `context` = base64("<tenantId>:<installId>"): with a DERIVED key (the one this class
+ *    creates) Vault derives a per-install key (HKDF), so install separation does not rest on one mechanism only.
+ *    A non-derived key ignores `context`.
+ *
+ * What the cipher checks, and what it cannot confirm (it fails closed on everything it can see):
+ *  - On the first encrypt it reads the key's config. A readable key must be an AEAD type (otherwise
+ *    `associated_data` could not bind), derived, and not convergent (a convergent key's nonce is an HMAC of the
+ *    plaintext alone, so one value stored under two key names of an install would reuse a GCM nonce with different
+ *    associated data). A config without a recognisable type is refused too. A missing key is created derived.
+ *  - A least-privilege writer (§7) may not read the config (403): then derivation, convergence and type cannot be
+ *    confirmed, and the write proceeds on the associated-data binding alone. That still fails closed for a
+ *    non-AEAD key, because Vault (since 1.13, the release that added `associated_data`; every OpenBao) refuses
+ *    associated data for non-AEAD types. What stays unconfirmed: a Vault older than 1.13 ignores the field, and
+ *    then only a derived key separates installs; and a convergent key is not detected.
+ *  - Decrypt never reads the config (a §7 reader may not): the ciphertext's tag authenticates the associated data,
+ *    so a value sealed for another scope or key name fails on its own, derived key or not.
+ *  Ciphertexts sealed before the binding included the tenant and install (associated_data = key name only) no
+ *  longer decrypt: they land in `failed` (re-enter the secret) rather than being accepted under a weaker binding.
  *
  * Failures: unreachable, timed out, sealed (503), other 5xx, 403 → `AlgaError('E_SECRETS_UNAVAILABLE')` whose message
  * names the endpoint, path and HTTP status only: node-vault's errors carry the request body (plaintexts on encrypt)
@@ -66,6 +82,10 @@ interface BatchItemResult {
 }
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+/** Key derivation context (only a derived key uses it). */
+const installContext = (scope: SecretScope): string => b64(`${scope.tenantId}:${scope.installId}`);
+/** The binding that holds for every AEAD key: scope ids cannot contain ":" (checkScope), so the key name is the rest. */
+const associatedData = (scope: SecretScope, key: string): string => b64(`${scope.tenantId}:${scope.installId}:${key}`);
 
 function checkScope(scope: SecretScope): void {
   for (const id of [scope.tenantId, scope.installId]) {
@@ -88,7 +108,7 @@ export class VaultTransitCipher implements SecretCipher {
   readonly #tokenFile: string | undefined;
   readonly #client: VaultClient;
   #tokenLoaded: boolean;
-  /** Set once the key is known to exist and be derived; reset after a failed check so the next write retries. */
+  /** Set once the key passed the check (or its config may not be read); reset after a failed check so the next write retries. */
   #keyChecked: Promise<void> | undefined;
 
   constructor(opts: VaultTransitOptions) {
@@ -126,11 +146,11 @@ export class VaultTransitCipher implements SecretCipher {
     for (const [key, value] of items) {
       if (typeof value !== 'string') throw new AlgaError('E_BAD_REQUEST', `secret "${key}" must be a string`);
     }
-    await this.#ensureDerivedKey();
-    const context = b64(`${scope.tenantId}:${scope.installId}`);
+    await this.#ensureUsableKey();
+    const context = installContext(scope);
     const path = `${this.#mount}/encrypt/${this.#keyName}`;
     const body = {
-      batch_input: items.map(([key, value], i) => ({ plaintext: b64(value), context, associated_data: b64(key), reference: String(i) })),
+      batch_input: items.map(([key, value], i) => ({ plaintext: b64(value), context, associated_data: associatedData(scope, key), reference: String(i) })),
     };
     const results = await this.#batch('encrypt', path, body, items.length);
     const out: Record<string, EncryptedSecret> = {};
@@ -167,10 +187,11 @@ export class VaultTransitCipher implements SecretCipher {
     }
     const values: Array<[string, Buffer]> = [];
     if (items.length === 0) return { values, failed };
-    const context = b64(`${scope.tenantId}:${scope.installId}`);
+    // No key check here (see the file comment): the associated data is verified by Vault with the tag.
+    const context = installContext(scope);
     const path = `${this.#mount}/decrypt/${this.#keyName}`;
     const body = {
-      batch_input: items.map(([key, ciphertext], i) => ({ ciphertext, context, associated_data: b64(key), reference: String(i) })),
+      batch_input: items.map(([key, ciphertext], i) => ({ ciphertext, context, associated_data: associatedData(scope, key), reference: String(i) })),
     };
     const results = await this.#batch('decrypt', path, body, items.length, signal);
     results.forEach((result, i) => {
@@ -186,29 +207,33 @@ export class VaultTransitCipher implements SecretCipher {
   }
 
   /**
-   * On the first encrypt: the key must exist and be derived, or the context binding silently does nothing
-   * (a non-derived key ignores `context`). A token that may not read the key skips the check (least-privilege
-   * writers); Vault's upsert on encrypt then creates a derived key, because `context` is sent (§3).
+   * On the first encrypt: the key must exist and, when its config is readable, be one the binding works with (see
+   * the file comment). A token that may not read the key skips the check (least-privilege writers): the
+   * associated data still binds, and Vault's upsert on encrypt creates a derived key, because `context` is sent (§3).
    */
-  #ensureDerivedKey(): Promise<void> {
-    this.#keyChecked ??= this.#checkDerivedKey().catch((err: unknown) => {
+  #ensureUsableKey(): Promise<void> {
+    this.#keyChecked ??= this.#checkKey().catch((err: unknown) => {
       this.#keyChecked = undefined;
       throw err;
     });
     return this.#keyChecked;
   }
 
-  async #checkDerivedKey(): Promise<void> {
+  async #checkKey(): Promise<void> {
     const keyPath = `${this.#mount}/keys/${this.#keyName}`;
-    let data: { derived?: unknown; type?: unknown } | undefined;
+    let data: { derived?: unknown; type?: unknown; convergent_encryption?: unknown } | undefined;
     try {
       data = (await this.#request('read', keyPath)).data;
     } catch (err) {
       const status = (err as VaultFailure).response?.statusCode;
-      if (status === 403) return; // may not read keys: encrypt will tell (403 if the key is missing and may not be created)
+      // May not read keys: nothing about the key can be confirmed, and the associated data is what binds. Encrypt
+      // will tell the rest (403 if the key is missing and may not be created; an item error for a non-AEAD key).
+      if (status === 403) return;
       if (status !== 404) throw unavailable(this.#displayEndpoint, 'read', keyPath, err);
       try {
-        data = (await this.#request('write', keyPath, { type: 'aes256-gcm96', derived: true })).data;
+        // Older Vaults answer the create with 204 and no body: read the config back rather than trust the answer.
+        data = (await this.#request('write', keyPath, { type: 'aes256-gcm96', derived: true }))?.data
+          ?? (await this.#request('read', keyPath)).data;
       } catch (createErr) {
         if ((createErr as VaultFailure).response?.statusCode === 403) {
           throw new AlgaError('E_SECRETS_UNAVAILABLE',
@@ -217,12 +242,19 @@ export class VaultTransitCipher implements SecretCipher {
         throw unavailable(this.#displayEndpoint, 'create key', keyPath, createErr);
       }
     }
+    // The config was readable: whatever it does not show as expected is refused, a missing type included.
+    const type = typeof data?.type === 'string' ? data.type : undefined;
+    if (type === undefined || !AEAD_KEY_TYPES.has(type)) {
+      throw new AlgaError('E_SECRETS_UNAVAILABLE',
+        `Vault transit key ${this.keyRef} has type ${type ?? '(none reported)'}, which cannot encrypt with associated data: secrets need an aes256-gcm96 key`);
+    }
     if (data?.derived !== true) {
       throw new AlgaError('E_SECRETS_UNAVAILABLE',
         `Vault transit key ${this.keyRef} is not derived: secrets need a key created with derived=true so each install gets its own key`);
     }
-    if (typeof data.type === 'string' && !AEAD_KEY_TYPES.has(data.type)) {
-      throw new AlgaError('E_SECRETS_UNAVAILABLE', `Vault transit key ${this.keyRef} has type ${data.type}, which cannot encrypt with associated data`);
+    if (data.convergent_encryption === true) {
+      throw new AlgaError('E_SECRETS_UNAVAILABLE',
+        `Vault transit key ${this.keyRef} uses convergent encryption, whose nonces repeat for equal values: secrets need a key created with derived=true and without convergent_encryption`);
     }
   }
 

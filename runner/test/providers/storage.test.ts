@@ -4,6 +4,7 @@
  * `undefined` for absent options) and every failure must be a storage-error variant.
  */
 import { randomUUID } from 'node:crypto';
+import { executeBodyDigest } from '@alga-psa/extension-contracts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +37,7 @@ interface ScopeOptions { gatewayUrl?: string | undefined; deadlineMs?: number; c
 async function bound(o: ScopeOptions = {}): Promise<HostFunctions> {
   const deadlineMs = o.deadlineMs ?? Date.now() + 10_000;
   const token = await h.gateway.executionKeys.mint(
-    { requestId: randomUUID(), tenantId: install.tenantId, installId: install.id, extensionId: install.extensionId, capabilities: o.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:storage.kv'] },
+    { requestId: randomUUID(), tenantId: install.tenantId, installId: install.id, extensionId: install.extensionId, versionId: 'v1', contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}), capabilities: o.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:storage.kv'] },
     o.tokenDeadlineMs ?? Date.now() + 10_000,
   );
   const spec: InstallSpec = {

@@ -5,6 +5,7 @@
  * produce on demand (its own 404 E_NOT_FOUND, a garbled answer) use a tiny HTTP server.
  */
 import { randomUUID } from 'node:crypto';
+import { executeBodyDigest } from '@alga-psa/extension-contracts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -54,7 +55,7 @@ async function bound(o: ScopeOptions = {}) {
   const deadlineMs = o.deadlineMs ?? Date.now() + 5000;
   const requestId = randomUUID();
   const token = o.token ?? await h.gateway.executionKeys.mint(
-    { requestId, tenantId, installId: install.id, extensionId: install.extensionId, capabilities: ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
+    { requestId, tenantId, installId: install.id, extensionId: install.extensionId, versionId: 'v1', contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}), capabilities: ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
     // A deadline already past still gets a token that verifies (the provider must refuse first).
     Math.max(deadlineMs, Date.now() + 1000),
   );

@@ -21,6 +21,7 @@ let dir: string;
 let keyCounter = 0;
 const freshKey = (label = 'secrets'): string => `${label}-${++keyCounter}`;
 const scope: SecretScope = { tenantId: 'tenant-a', installId: 'install-1' };
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 const cipherFor = (keyName: string, extra: Partial<VaultTransitOptions> = {}): VaultTransitCipher =>
   new VaultTransitCipher({ endpoint: server.url, token: server.rootToken, keyName, ...extra });
@@ -121,6 +122,45 @@ describe('Vault transit cipher through node-vault', () => {
     const mixed = await cipher.decrypt(scope, { API_KEY: sealed.API_KEY.ciphertext, WEBHOOK_SECRET: sealed.API_KEY.ciphertext });
     expect(mixed.failed).toEqual(['WEBHOOK_SECRET']);
     expect(mixed.values.get('API_KEY')).toBe('api-key-value');
+  });
+
+  it('binds every value to tenant, install and key name with associated_data, so under a non-derived key and the least-privilege writer/reader tokens a replayed ciphertext lands in failed', async () => {
+    // The reproduction of the attack: a key created with derived=false (context is ignored by Vault) and the
+    // VAULT-TRANSIT.md §7 tokens, so the writer may not read the key's config and cannot see it is not derived.
+    const keyName = freshKey();
+    await root.write(`transit/keys/${keyName}`, { derived: false });
+    const writer = cipherFor(keyName, { token: server.createToken({ [`transit/encrypt/${keyName}`]: ['update'] }) });
+    const reader = cipherFor(keyName, { token: server.createToken({ [`transit/decrypt/${keyName}`]: ['update'] }) });
+    const tenantA: SecretScope = { tenantId: 'tenant-a', installId: 'install-a1' };
+    const sealed = await writer.encrypt(tenantA, { API_KEY: 'tenant-a-api-key' });
+    const ciphertext = sealed.API_KEY.ciphertext;
+    expect((await reader.decrypt(tenantA, { API_KEY: ciphertext })).values.get('API_KEY')).toBe('tenant-a-api-key');
+
+    server.resetCounters();
+    const replays: Array<{ into: SecretScope; key: string }> = [
+      { into: { tenantId: 'tenant-b', installId: 'install-b1' }, key: 'API_KEY' }, // another tenant
+      { into: { tenantId: 'tenant-b', installId: 'install-a1' }, key: 'API_KEY' }, // another tenant, same install id
+      { into: { tenantId: 'tenant-a', installId: 'install-a2' }, key: 'API_KEY' }, // another install of the same tenant
+      { into: tenantA, key: 'WEBHOOK_SECRET' }, // another key name of the same install
+    ];
+    for (const { into, key } of replays) {
+      const { values, failed } = await reader.decrypt(into, { [key]: ciphertext });
+      expect(failed, JSON.stringify(into)).toEqual([key]);
+      expect(values.size).toBe(0);
+      expect(values.get(key)).toBeUndefined();
+    }
+    expect(server.requestCount('transit/decrypt/')).toBe(replays.length); // Vault was asked, and refused each one
+  });
+
+  it('sends associated_data = base64("tenantId:installId:key") and context = base64("tenantId:installId") on the wire', async () => {
+    const keyName = freshKey();
+    const sealed = await cipherFor(keyName).encrypt(scope, { API_KEY: 'wire-format' });
+    const decryptWith = (ad: string) =>
+      root.write(`transit/decrypt/${keyName}`, { ciphertext: sealed.API_KEY.ciphertext, context: b64('tenant-a:install-1'), associated_data: b64(ad) });
+    const res = await decryptWith('tenant-a:install-1:API_KEY');
+    expect(Buffer.from(res.data.plaintext, 'base64').toString('utf8')).toBe('wire-format');
+    // The key name alone (the old binding) no longer opens it.
+    await expect(decryptWith('API_KEY')).rejects.toMatchObject({ response: { statusCode: 400 } });
   });
 
   it('reports tampered and malformed vault: values as failed without sending malformed ones', async () => {
@@ -260,6 +300,16 @@ describe('Vault transit cipher through node-vault', () => {
     const limited = server.createToken({ [`transit/keys/${missingKey}`]: ['read'], [`transit/encrypt/${missingKey}`]: ['update'] });
     const cannotCreate = await failure(() => cipherFor(missingKey, { token: limited }).encrypt(scope, { K: 'v' }));
     expect(cannotCreate.error.message).toMatch(/does not exist and this token may not create it/);
+  });
+
+  it('refuses to encrypt with a readable convergent key (its nonce ignores associated_data, so one value under two key names would reuse a nonce)', async () => {
+    const keyName = freshKey();
+    await root.write(`transit/keys/${keyName}`, { derived: true, convergent_encryption: true });
+    server.resetCounters();
+    const refused = await failure(() => cipherFor(keyName).encrypt(scope, { A: 'same value', B: 'same value' }));
+    expect(refused.error.code).toBe('E_SECRETS_UNAVAILABLE');
+    expect(refused.error.message).toMatch(/convergent/);
+    expect(server.requestCount('transit/encrypt/')).toBe(0);
   });
 
   it('decrypts an envelope mixing local: (migration keyring) and vault: values, with one Vault call', async () => {

@@ -1,4 +1,4 @@
-import { createRouter, HostError, jsonResponse } from '@alga-psa/extension-runtime';
+import { createRouter, HostError, jsonResponse, textResponse } from '@alga-psa/extension-runtime';
 
 // Module state survives between requests on a pooled instance; /counter makes that observable.
 let calls = 0;
@@ -48,6 +48,42 @@ const app = createRouter()
   .get('/log-flood', (_req, ctx) => {
     for (let i = 0; i < 10_000; i++) ctx.log.info(`line ${i}`, { i });
     return jsonResponse(200, { logged: 10_000 });
-  });
+  })
+  .get('/headers', (req) => {
+    // Shows what reached the guest: the gateway's own x-request-id, never the caller's.
+    return jsonResponse(200, Object.fromEntries(req.headers));
+  })
+  .get('/page', () => textResponse(200, takeoverPage, [
+    // Served as a platform page, this would run script on the platform origin, plant a cookie,
+    // widen a service worker's scope and answer cross-origin reads.
+    ['content-type', 'text/html; charset=utf-8'],
+    ['set-cookie', 'alga_session=planted; Path=/'],
+    ['service-worker-allowed', '/'],
+    ['refresh', '0; url=https://attacker.example/'],
+    ['location', 'https://attacker.example/'],
+    ['clear-site-data', '"cookies", "storage"'],
+    ['www-authenticate', 'Basic realm="platform"'],
+    ['access-control-allow-origin', '*'],
+    ['access-control-allow-credentials', 'true'],
+    ['content-security-policy', "default-src *"],
+    ['x-frame-options', 'ALLOWALL'],
+    ['cache-control', 'no-store'],
+    ['x-extension-trace', 'kept'],
+    ['x-evil\r\ninjected', 'no'],
+  ]))
+  .get('/sw.js', () => textResponse(200, takeoverWorker, [['content-type', 'text/javascript'], ['service-worker-allowed', '/']]));
+
+// Runs as the page's script: reports what it could do into the DOM, where a test reads it.
+const takeoverPage = `<!doctype html><html><body><p id="out">script did not run</p><script>
+(async () => {
+  const out = { origin: String(self.origin), cookie: null, apiKey: null, sw: null };
+  try { out.cookie = document.cookie; } catch (e) { out.cookie = 'blocked'; }
+  try { const r = await fetch('/api/v1/api-keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'stolen', roles: ['extension:admin'] }) }); out.apiKey = r.status; } catch (e) { out.apiKey = 'blocked'; }
+  try { await navigator.serviceWorker.register('/api/ext-proxy/com.alga.samples.misbehaving/sw.js', { scope: '/' }); out.sw = 'registered'; } catch (e) { out.sw = 'blocked'; }
+  document.getElementById('out').textContent = JSON.stringify(out);
+})();
+</script></body></html>`;
+
+const takeoverWorker = `self.addEventListener('fetch', (e) => e.respondWith(new Response('owned by an extension', { headers: { 'content-type': 'text/html' } })));`;
 
 export const handler = app.handler();

@@ -9,6 +9,9 @@
 export const errorCatalog = {
   E_AUTH: { status: 401, message: 'authentication failed' },
   E_FORBIDDEN: { status: 403, message: 'not allowed' },
+  E_CSRF: { status: 403, message: 'cross-site request refused: session requests must come from the platform page with its CSRF token' },
+  E_PUBLISHER_MISMATCH: { status: 403, message: 'the manifest names another publisher than the one whose key signed the bundle' },
+  E_NAME_RESERVED: { status: 403, message: 'the extension name is under a prefix reserved for another publisher' },
   E_BAD_REQUEST: { status: 400, message: 'malformed request' },
   E_VALIDATION: { status: 400, message: 'validation failed' },
   E_NOT_FOUND: { status: 404, message: 'not found' },

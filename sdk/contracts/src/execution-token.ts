@@ -3,25 +3,43 @@
  * the runner verifies; the runner forwards them on storage / ui-proxy callbacks.
  * Keys carry a `kid`; several public keys can be trusted at once so signing keys rotate.
  *
+ * A token authorises exactly one execute request: besides the ids it binds the component
+ * (content hash, version id) and a digest of the body's `install` and `secrets` sections, and
+ * carries a random token id (`jti`) the runner accepts once.
+ *
  * @example
  *   const signer = await generateExecutionSigningKey('k1');
- *   const token = await mintExecutionToken(signer, { requestId, tenantId, installId, extensionId, capabilities }, deadlineMs);
+ *   const bodyDigest = executeBodyDigest({ install: body.install, secrets: body.secrets });
+ *   const token = await mintExecutionToken(signer, { requestId, tenantId, installId, extensionId, versionId, contentHash, bodyDigest, capabilities }, deadlineMs);
  *   const verify = executionTokenVerifier({ keys: [signer.publicJwk] });
- *   const claims = await verify(token);
+ *   const claims = await verify(token); // + tokenId, expiresAtMs
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { AlgaError } from './errors.ts';
 
 export const executionTokenAudience = 'alga-runner';
 export const executionTokenIssuer = 'alga-gateway';
+/** Default clock skew the verifier tolerates; a replay cache must keep ids at least this long past `exp`. */
+export const executionTokenClockToleranceSec = 2;
 
 export interface ExecutionClaims {
   requestId: string;
   tenantId: string;
   installId: string;
   extensionId: string;
+  /** The install's version and its component's sha256: the token runs no other code. */
+  versionId: string;
+  contentHash: string;
+  /** `executeBodyDigest` of the execute body's install and secrets sections. */
+  bodyDigest: string;
   capabilities: string[];
+}
+
+/** What the verifier returns: the claims, the token's own id (`jti`) and its expiry. */
+export interface VerifiedExecutionClaims extends ExecutionClaims {
+  tokenId: string;
+  expiresAtMs: number;
 }
 
 export interface ExecutionSigningKey {
@@ -56,6 +74,7 @@ export async function mintExecutionToken(key: ExecutionSigningKey, claims: Execu
   const header = { alg: 'EdDSA', kid: key.kid, typ: 'JWT' };
   const payload = {
     tid: claims.tenantId, iid: claims.installId, eid: claims.extensionId, caps: claims.capabilities,
+    vid: claims.versionId, chash: claims.contentHash, bdg: claims.bodyDigest, jti: randomUUID(),
     sub: claims.requestId, iss: executionTokenIssuer, aud: executionTokenAudience,
     iat: Math.floor(Date.now() / 1000), exp: Math.ceil(deadlineMs / 1000),
   };
@@ -69,9 +88,11 @@ export interface VerifierOptions {
   clockToleranceSec?: number;
 }
 
-export type ExecutionTokenVerifier = (token: string) => Promise<ExecutionClaims & { expiresAtMs: number }>;
+export type ExecutionTokenVerifier = (token: string) => Promise<VerifiedExecutionClaims>;
 
 const b64url = /^[A-Za-z0-9_-]+$/;
+/** A sha256 in base64url without padding. */
+const digestPattern = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Verification runs once per execute request on the runner's main thread, so it uses
@@ -86,7 +107,7 @@ export function executionTokenVerifier(options: VerifierOptions): ExecutionToken
     if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new Error(`trusted execution key ${jwk.kid} is not an Ed25519 public key`);
     keys.set(jwk.kid!, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }));
   }
-  const toleranceMs = (options.clockToleranceSec ?? 2) * 1000;
+  const toleranceMs = (options.clockToleranceSec ?? executionTokenClockToleranceSec) * 1000;
   const invalid = () => new AlgaError('E_AUTH', 'execution token is invalid');
   return async (token) => {
     const parts = token.split('.');
@@ -106,11 +127,56 @@ export function executionTokenVerifier(options: VerifierOptions): ExecutionToken
     if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') throw invalid();
     if (typeof claims.nbf === 'number' && claims.nbf * 1000 > now + toleranceMs) throw invalid();
     if (claims.exp * 1000 <= now - toleranceMs) throw new AlgaError('E_AUTH', 'execution token has expired');
-    const { sub, tid, iid, eid, caps } = claims;
+    const { sub, tid, iid, eid, caps, vid, chash, bdg, jti } = claims;
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof iid !== 'string' || typeof eid !== 'string') throw invalid();
+    if (typeof vid !== 'string' || typeof chash !== 'string' || typeof bdg !== 'string' || !digestPattern.test(bdg)) throw invalid();
+    // The id keys the runner's replay cache: bounded so a signed token cannot make it hold a huge string.
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128) throw invalid();
     if (!Array.isArray(caps) || caps.some((c) => typeof c !== 'string')) throw invalid();
-    return { requestId: sub, tenantId: tid, installId: iid, extensionId: eid, capabilities: caps as string[], expiresAtMs: claims.exp * 1000 };
+    return {
+      requestId: sub, tenantId: tid, installId: iid, extensionId: eid, versionId: vid, contentHash: chash, bodyDigest: bdg,
+      capabilities: caps as string[], tokenId: jti, expiresAtMs: claims.exp * 1000,
+    };
   };
+}
+
+/**
+ * The `bdg` claim: sha256 (base64url) of the canonical JSON of an execute body's `install` and
+ * `secrets` sections. Both sides hash the sections as they travel on the wire: the gateway over
+ * the objects it serialises, the runner over the sections as parsed from the JSON it received,
+ * before its schema fills in defaults. So the gateway needs no copy of the runner's schema (a
+ * runner with newer defaults still agrees), and the digest covers every byte the runner's
+ * parsing could act on (the parsed values are a function of the raw ones).
+ */
+export function executeBodyDigest(sections: { install?: unknown; secrets?: unknown }): string {
+  return createHash('sha256').update(canonicalJson({ install: sections.install, secrets: sections.secrets }) ?? 'null').digest('base64url');
+}
+
+/**
+ * JSON with object keys sorted recursively; otherwise exactly JSON.stringify's rules (toJSON,
+ * undefined / functions / symbols dropped from objects and null in arrays, non-finite numbers
+ * null), so a value and its JSON round trip give the same text.
+ */
+export function canonicalJson(value: unknown): string | undefined {
+  let v = value;
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
+  switch (typeof v) {
+    case 'string': return JSON.stringify(v);
+    case 'number': return Number.isFinite(v) ? JSON.stringify(v) : 'null';
+    case 'boolean': return v ? 'true' : 'false';
+    case 'bigint': throw new AlgaError('E_INTERNAL', 'a bigint cannot be part of an execute body');
+    case 'object': break;
+    default: return undefined;
+  }
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `[${v.map((item) => canonicalJson(item) ?? 'null').join(',')}]`;
+  const record = v as Record<string, unknown>;
+  const members: string[] = [];
+  for (const key of Object.keys(record).sort()) {
+    const member = canonicalJson(record[key]);
+    if (member !== undefined) members.push(`${JSON.stringify(key)}:${member}`);
+  }
+  return `{${members.join(',')}}`;
 }
 
 function parseSegment(segment: string): Record<string, unknown> | undefined {
