@@ -32,7 +32,7 @@ import { storageRoutes } from './storage/storage-routes.ts';
 import { uiProxyRoutes } from './ui-proxy/ui-proxy-routes.ts';
 import { extUiOriginOnly, extUiRoutes } from './ui/ext-ui-routes.ts';
 import { apiRoutes } from './http/api-routes.ts';
-import { errorHandler, notFound, route } from './http/errors.ts';
+import { errorHandler, notFound, rejectMalformedPaths, route } from './http/errors.ts';
 import { createGatewayMetrics } from './metrics.ts';
 
 export { gatewayConfigFromEnv, type GatewayConfig } from './config.ts';
@@ -62,6 +62,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(rejectMalformedPaths());
   app.use(extUiOriginOnly(config.extUiOrigin));
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', route(async (_req, res) => {

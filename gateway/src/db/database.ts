@@ -21,6 +21,7 @@ import type { Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { pino } from 'pino';
 
 export type Engine = 'pglite' | 'postgres';
 
@@ -31,6 +32,14 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** PostgreSQL schema to use (search_path); created if missing. Used by tests for isolation. */
   schema?: string;
+  /** Where knex's own warnings go (structured, repeats rate-limited); default a pino logger named alga-db. */
+  logger?: DatabaseLogger;
+}
+
+/** The part of a pino logger knex's messages are routed to. */
+export interface DatabaseLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 export interface Database {
@@ -124,6 +133,7 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
       searchPath: schema ? [schema] : undefined,
       pool: { min: 0, max: 10 },
       acquireConnectionTimeout: 10_000,
+      log: knexLog(opts.logger ?? pino({ name: 'alga-db' })),
     });
   } else {
     engine = 'pglite';
@@ -136,6 +146,7 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
       // knex-pglite accepts its instance through a connection function.
       connection: (() => ({ pglite: instance })) as unknown as Knex.StaticConnectionConfig,
       searchPath: schema ? [schema] : undefined,
+      log: knexLog(opts.logger ?? pino({ name: 'alga-db' })),
     });
   }
   let closed: Promise<void> | undefined;
@@ -157,6 +168,27 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
     }
   }
   return db;
+}
+
+/**
+ * knex prints its warnings with console.warn, stack and all: during a PostgreSQL outage that was
+ * ~10 000 "Acquire connection error" lines in 6 s outside the structured log. Here each distinct
+ * message (its first line) is logged at most once per `windowMs`, as a structured line that
+ * counts the repeats it stood for.
+ */
+export function knexLog(logger: DatabaseLogger, windowMs = 5_000): NonNullable<Knex.Config['log']> {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  const emit = (level: 'warn' | 'error') => (message: unknown) => {
+    const text = String(message instanceof Error ? message.message : message);
+    const summary = text.split('\n')[0].slice(0, 300);
+    const now = Date.now();
+    const seen = last.get(summary);
+    if (seen && now - seen.at < windowMs) { seen.suppressed++; return; }
+    if (last.size > 1_000) last.clear();
+    last.set(summary, { at: now, suppressed: 0 });
+    logger[level]({ component: 'knex', ...(seen?.suppressed ? { repeatedSinceLast: seen.suppressed } : {}) }, summary);
+  };
+  return { warn: emit('warn'), error: emit('error'), deprecate: emit('warn'), debug: () => {} };
 }
 
 /** knex migrator settings for the repo's migrations (for `knex.migrate.up/down/status` in tests and tools). */
@@ -188,6 +220,15 @@ const unavailableMessages = [
   /PGlite is clos(ed|ing)/i,
   /Unable to acquire a connection/i, // knex: the pool was destroyed (database closed, shutting down)
 ];
+
+/**
+ * SQLSTATE class 22 (data exception: a NUL byte in text, malformed uuid, value out of range…) and
+ * 54 (program limit exceeded): the input was unusable, so callers answer 400, never 500.
+ */
+export function isInvalidInput(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code);
+}
 
 /** True if the error means the database is unreachable (connection refused/terminated, pool timeout) -> callers answer 503 E_DATABASE_UNAVAILABLE. */
 export function isDatabaseUnavailable(err: unknown): boolean {

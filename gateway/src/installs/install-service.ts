@@ -144,6 +144,8 @@ export class InstallService {
       if ((err as { code?: string }).code === '23505') throw new AlgaError('E_CONFLICT', `${registry.name} is already installed for this tenant; upgrade it instead`);
       throw err;
     }
+    // A request made before the install may have cached "not installed" for this tenant.
+    this.changed(tenantId, id);
     return this.get(tenantId, id);
   }
 

@@ -1,10 +1,22 @@
-/** Per-install token bucket: `perMinute` requests per minute with bursts up to the same amount. */
+/**
+ * Per-install token bucket: `perMinute` requests per minute with bursts up to the same amount.
+ * Buckets live in an LRU with a one-minute TTL: a bucket idle that long has refilled completely,
+ * so dropping it changes nothing, and at the size bound only the least recently used go — the
+ * old Map was cleared whole at 100 000 keys, resetting every install's budget at once.
+ */
+import { LRUCache } from 'lru-cache';
+
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets: LRUCache<string, { tokens: number; at: number }>;
   private readonly perMinute: number;
 
-  constructor(perMinute: number) {
+  constructor(perMinute: number, options: { maxBuckets?: number } = {}) {
     this.perMinute = perMinute;
+    this.buckets = new LRUCache({ max: options.maxBuckets ?? 100_000, ttl: 60_000, ttlAutopurge: false, updateAgeOnGet: true });
+  }
+
+  get size(): number {
+    return this.buckets.size;
   }
 
   /** Takes a token; returns 0 when allowed, else the seconds until one is available. */
@@ -15,7 +27,6 @@ export class RateLimiter {
     bucket.at = now;
     this.buckets.set(key, bucket);
     if (bucket.tokens >= 1) { bucket.tokens -= 1; return 0; }
-    if (this.buckets.size > 100_000) this.buckets.clear();
     return Math.ceil((1 - bucket.tokens) / refillPerMs / 1000);
   }
 }
