@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { capabilityInterfaces } from '@alga-psa/extension-contracts';
 import { generatedTypesDir, renderGuestTypes } from '../src/build/guest-types.ts';
-import { hostModuleSource, interfacesForCapabilities, narrowedWit, witFile } from '../src/build/world.ts';
+import { hostModuleSource, interfacesForCapabilities, narrowedWit, sourceWitFile, witFile } from '../src/build/world.ts';
 import { sampleBundle } from '../../../test-setup/samples.ts';
 import { readBundle } from '@alga-psa/extension-contracts';
 import { transpileComponent } from '../../../runner/src/component/transpile-cache.ts';
@@ -20,6 +20,10 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('wit/ is the one source of truth', () => {
+  it("the CLI's WIT copy (sdk/cli/wit, what alga builds against from any directory) equals wit/ (run `npm run gen:wit` after editing wit/)", async () => {
+    expect(await readFile(witFile, 'utf8')).toBe(await readFile(sourceWitFile, 'utf8'));
+  });
+
   it('the SDK guest types checked in under sdk/extension-runtime/src/generated match a fresh jco guest-types run (run `npm run gen:wit` after editing wit/)', async () => {
     const expected = await renderGuestTypes();
     const root = fileURLToPath(generatedTypesDir);

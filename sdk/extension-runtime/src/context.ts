@@ -1,3 +1,4 @@
+/// <reference path="./host.d.ts" />
 /** `ctx`: the one object handlers receive for everything the host offers. */
 import { host } from 'alga:host';
 import { CapabilityNotDeclaredError, hostCall } from './errors.ts';
@@ -38,10 +39,19 @@ export interface StoredValue<T> {
 
 type Log = (message: string, fields?: Record<string, unknown>) => void;
 
+/**
+ * The install's settings. `alga component build` augments this interface from the manifest's
+ * `settings` (in `.alga/types/config.d.ts`), so `ctx.config.cacheSeconds` is a `number` without
+ * a cast; undeclared keys stay `unknown`.
+ */
+export interface ExtensionConfig {
+  [key: string]: unknown;
+}
+
 export interface Context {
   readonly install: InstallInfo;
   /** The install's settings (secrets are never here: use `ctx.secrets`). */
-  readonly config: Record<string, unknown>;
+  readonly config: ExtensionConfig;
   readonly log: { debug: Log; info: Log; warn: Log; error: Log };
   readonly secrets: { get(key: string): Promise<string | undefined>; keys(): Promise<string[]> };
   readonly http: { fetch(url: string, init?: FetchInit): Promise<FetchResponse> };
@@ -69,7 +79,7 @@ function toBytes(body: string | Uint8Array | undefined): Uint8Array | undefined 
 }
 
 export function createContext(): Context {
-  let config: Record<string, unknown> | undefined;
+  let config: ExtensionConfig | undefined;
   let install: InstallInfo | undefined;
   return {
     get install() {
@@ -80,7 +90,7 @@ export function createContext(): Context {
       return install;
     },
     get config() {
-      config ??= JSON.parse(host.context.config()) as Record<string, unknown>;
+      config ??= JSON.parse(host.context.config()) as ExtensionConfig;
       return config;
     },
     log: { debug: logger('debug'), info: logger('info'), warn: logger('warn'), error: logger('error') },

@@ -1,3 +1,4 @@
+/// <reference path="./generated/extension.d.ts" />
 // `alga:host` is generated per build from the manifest's capabilities (sdk/cli/src/build/world.ts):
 // an interface the manifest does not declare is `undefined` here and is not imported by the component.
 declare module 'alga:host' {

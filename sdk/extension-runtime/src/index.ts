@@ -7,5 +7,5 @@
  *   export const handler = app.handler();
  */
 export { createRouter, Router, jsonResponse, textResponse, type Request, type Response, type RouteHandler } from './router.ts';
-export { createContext, type Context, type FetchInit, type FetchResponse, type InstallInfo, type StoredValue } from './context.ts';
+export { createContext, type Context, type ExtensionConfig, type FetchInit, type FetchResponse, type InstallInfo, type StoredValue } from './context.ts';
 export { HostError, CapabilityNotDeclaredError } from './errors.ts';

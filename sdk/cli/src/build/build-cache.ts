@@ -11,6 +11,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installedPackageVersion, packBundle, sha256Hex } from '@alga-psa/extension-contracts';
 import { buildComponent } from './build-component.ts';
+import { witFile } from './world.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 export const defaultCacheRoot = join(repoRoot, '.alga-cache', 'builds');
@@ -35,7 +36,7 @@ async function filesUnder(dir: string, skip: Set<string>): Promise<string[]> {
   return out.sort();
 }
 
-async function inputHash(projectDir: string): Promise<string> {
+export async function inputHash(projectDir: string): Promise<string> {
   const versions = ['@bytecodealliance/componentize-js', 'esbuild'].map((n) => installedPackageVersion(n, import.meta.url)).join(',');
   const hash = createHash('sha256').update(versions);
   const skip = new Set(['node_modules', 'dist', '.alga']);
@@ -43,7 +44,7 @@ async function inputHash(projectDir: string): Promise<string> {
     ...(await filesUnder(projectDir, skip)),
     ...(await filesUnder(join(repoRoot, 'sdk/extension-runtime/src'), skip)),
     ...(await filesUnder(join(repoRoot, 'sdk/cli/src/build'), skip)),
-    join(repoRoot, 'wit/alga-extension.wit'),
+    witFile,
   ];
   for (const file of inputs) hash.update(relative(repoRoot, file)).update('\0').update(await readFile(file)).update('\0');
   return hash.digest('hex').slice(0, 24);

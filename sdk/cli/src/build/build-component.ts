@@ -9,11 +9,12 @@
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile, cp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { assertManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
 import { buildWorldName, hostModuleSource, narrowedWit } from './world.ts';
 import { openBuildPreopens } from './preopens.ts';
+import { guestSdkEntry } from '../project/editor-types.ts';
 
 export interface BuildOptions {
   projectDir: string;
@@ -22,6 +23,29 @@ export interface BuildOptions {
   /** Entry module; defaults to `src/index.ts`. */
   entry?: string;
   onProgress?(message: string): void;
+  /** Colour in esbuild's error frames (a TTY). */
+  color?: boolean;
+}
+
+/** A build error with the user's file:line:col and a code frame in `message`. */
+export class BuildFailure extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'BuildFailure';
+    this.code = code;
+  }
+}
+
+async function bundleGuest(options: esbuild.BuildOptions, color: boolean): Promise<void> {
+  try {
+    await esbuild.build(options);
+  } catch (err) {
+    const errors = (err as { errors?: esbuild.Message[] }).errors;
+    if (!errors?.length) throw err;
+    const frames = await esbuild.formatMessages(errors, { kind: 'error', color });
+    throw new BuildFailure('E_BUNDLE_FAILED', frames.join('').trimEnd());
+  }
 }
 
 export interface BuildResult {
@@ -49,14 +73,21 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
     progress(`bundling ${entry}`);
     let t = performance.now();
     const bundlePath = join(work, 'guest.js');
-    await esbuild.build({
+    await bundleGuest({
       entryPoints: [entry],
       bundle: true,
       format: 'esm',
       platform: 'neutral',
       target: 'es2022',
       outfile: bundlePath,
+      // External, not inline: the map stays out of the component (StarlingMonkey would carry it
+      // in the guest's memory), and dev and the logs API map stacks with it on the host.
+      sourcemap: 'external',
+      sourcesContent: true,
       logLevel: 'silent',
+      absWorkingDir: projectDir,
+      // The CLI's own SDK, so a project needs no npm install (and cannot pick up a stale copy).
+      alias: { '@alga-psa/extension-runtime': guestSdkEntry },
       external: ['alga:extension/*'],
       plugins: [{
         name: 'alga-host',
@@ -65,7 +96,7 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
           build.onLoad({ filter: /.*/, namespace: 'alga-host' }, () => ({ contents: hostModuleSource(manifest.capabilities), loader: 'js' }));
         },
       }],
-    });
+    }, options.color ?? false);
     const bundleMs = performance.now() - t;
     const witPath = join(work, 'world.wit');
     await writeFile(witPath, await narrowedWit(manifest.capabilities));
@@ -84,6 +115,7 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
     const componentPath = join(outDir, 'component.wasm');
     await writeFile(componentPath, component);
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifestJson, null, 2) + '\n');
+    await writeFile(join(outDir, sourceMapFileName), projectRelativeSourceMap(await readFile(`${bundlePath}.map`, 'utf8'), work, projectDir));
     await copyUi(projectDir, outDir, manifest);
     // componentize-js types `imports` as string[], but at run time it lists [interface, function] pairs.
     const importNames = [...new Set((imports as unknown as Array<[string, string]>).map(([iface]) => iface))];
@@ -92,6 +124,16 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+export const sourceMapFileName = 'component.js.map';
+
+/** esbuild names sources relative to the temp bundle; rename them relative to the project (`src/index.ts`). */
+function projectRelativeSourceMap(mapText: string, bundleDir: string, projectDir: string): string {
+  const map = JSON.parse(mapText) as { sources: string[]; file?: string };
+  map.sources = map.sources.map((s) => relative(projectDir, resolve(bundleDir, s)));
+  map.file = 'component.js';
+  return JSON.stringify(map);
 }
 
 async function copyUi(projectDir: string, outDir: string, manifest: Manifest): Promise<void> {

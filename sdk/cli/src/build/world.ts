@@ -10,8 +10,14 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { capabilityInterfaces, isCapabilityId, alwaysGrantedCapabilities } from '@alga-psa/extension-contracts';
 
-export const witDir = fileURLToPath(new URL('../../../../wit/', import.meta.url));
+/**
+ * The CLI's own copy of the WIT package (written from the repository's `wit/` by
+ * `npm run gen:wit`; a test fails on drift), so `alga` works from any directory.
+ */
+export const witDir = fileURLToPath(new URL('../../wit/', import.meta.url));
 export const witFile = `${witDir}alga-extension.wit`;
+/** The one source of truth the copy is made from. */
+export const sourceWitFile = fileURLToPath(new URL('../../../../wit/alga-extension.wit', import.meta.url));
 export const buildWorldName = 'build';
 
 const referenceWorld = /\n(\/\/\/[^\n]*\n)*world extension \{[^}]*\}\s*$/;

@@ -1,8 +1,13 @@
-/** `npm run gen:wit`: rewrite the SDK's generated guest types from wit/. */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+/** `npm run gen:wit`: rewrite the SDK's generated guest types and the CLI's WIT copy from wit/. */
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatedTypesDir, renderGuestTypes } from '../build/guest-types.ts';
+import { sourceWitFile, witDir, witFile } from '../build/world.ts';
+
+await mkdir(witDir, { recursive: true });
+await copyFile(sourceWitFile, witFile);
+console.log(`wrote ${witFile}`);
 
 const root = fileURLToPath(generatedTypesDir);
 await rm(root, { recursive: true, force: true });

@@ -1,0 +1,46 @@
+/**
+ * The build's type check of `src/`: with the compiler options of the project's own tsconfig.json
+ * when it has one (what the editor uses), else the generated `.alga/tsconfig.base.json`. Errors come back as
+ * `file:line:col - error TSxxxx: …` with a code frame, relative to the project.
+ *
+ * @example
+ *   const problems = typecheckProject(projectDir);   // [] when clean
+ */
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
+import { configTypesPath, tsconfigBasePath } from '../project/editor-types.ts';
+
+export interface TypeProblem {
+  file?: string;
+  line?: number;
+  column?: number;
+  code: number;
+  message: string;
+}
+
+export function typecheckProject(projectDir: string, color = false): { problems: TypeProblem[]; formatted: string } {
+  const projectConfig = join(projectDir, 'tsconfig.json');
+  const configPath = existsSync(projectConfig) ? projectConfig : tsconfigBasePath(projectDir);
+  const host: ts.ParseConfigFileHost = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} };
+  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, host);
+  if (!parsed) throw new Error(`cannot read ${configPath}`);
+  // The component's sources only: tests are checked when `alga component test` runs them.
+  const rootNames = [...ts.sys.readDirectory(join(projectDir, 'src'), ['.ts', '.tsx'], undefined, undefined), configTypesPath(projectDir)];
+  const program = ts.createProgram({ rootNames, options: { ...parsed.options, noEmit: true } });
+  // "No inputs were found" (TS18003) concerns the tsconfig's own include list, which is not used here.
+  const diagnostics = [...parsed.errors.filter((d) => d.code !== 18003), ...ts.getPreEmitDiagnostics(program)];
+  const problems = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).map((d): TypeProblem => {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    if (!d.file || d.start === undefined) return { code: d.code, message };
+    const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+    return { file: relative(projectDir, d.file.fileName), line: line + 1, column: character + 1, code: d.code, message };
+  });
+  const framed = ts.formatDiagnosticsWithColorAndContext(diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error), {
+    getCanonicalFileName: (f) => f,
+    getCurrentDirectory: () => projectDir,
+    getNewLine: () => '\n',
+  });
+  // TypeScript only frames code in colour; logs and --json get the same text without escapes.
+  return { problems, formatted: color ? framed : framed.replace(/\u001b\[[0-9;]*m/g, '') };
+}
