@@ -21,13 +21,6 @@ const app = createRouter()
     for (let i = 0; i < mb; i++) hoard.push(new Uint8Array(1024 * 1024).fill(1));
     return jsonResponse(200, { held: hoard.length });
   })
-  .get('/throw', () => {
-    throw new Error('misbehaving: thrown on purpose');
-  })
-  .get('/reject', async () => {
-    await Promise.resolve();
-    throw new Error('misbehaving: rejected on purpose');
-  })
   .get('/bad-status', () => ({ status: 42, headers: [], body: undefined }))
   .get('/leak-secret', async (_req, ctx) => {
     // Tries to exfiltrate its secret through the logs; the runner must redact it.
@@ -86,4 +79,14 @@ const takeoverPage = `<!doctype html><html><body><p id="out">script did not run<
 
 const takeoverWorker = `self.addEventListener('fetch', (e) => e.respondWith(new Response('owned by an extension', { headers: { 'content-type': 'text/html' } })));`;
 
-export const handler = app.handler();
+const routed = app.handler();
+
+// /throw and /reject go around the router, which would answer a throwing route with a 500:
+// they exist to make the guest itself trap, as a buggy or hostile component can.
+export const handler: typeof routed = {
+  handle(req) {
+    if (req.path === '/throw') throw new Error('misbehaving: thrown on purpose');
+    if (req.path === '/reject') return Promise.resolve().then(() => { throw new Error('misbehaving: rejected on purpose'); });
+    return routed.handle(req);
+  },
+};

@@ -72,19 +72,52 @@ export class Router {
   delete(path: string, handler: RouteHandler): this { return this.on('DELETE', path, handler); }
   fallback(handler: RouteHandler): this { this.notFound = handler; return this; }
 
+  /**
+   * The first route whose method and path match answers. A path some route matches with another
+   * method is 405 with `Allow`; no match is the fallback (404). A route that throws or rejects
+   * answers 500 with the request id and logs the error with its stack, instead of trapping: a
+   * trap would cost the instance and tell the caller nothing.
+   */
   handle(raw: HttpRequest): Response | Promise<Response> {
     const segments = split(raw.path);
+    const allowed = new Set<string>();
+    const ctx = createContext();
     for (const route of this.routes) {
-      if (route.method !== raw.method && !(route.method === 'GET' && raw.method === 'HEAD')) continue;
       const params = match(route, segments);
-      if (params) return route.handler(toRequest(raw, params), createContext());
+      if (!params) continue;
+      if (route.method !== raw.method && !(route.method === 'GET' && raw.method === 'HEAD')) {
+        allowed.add(route.method);
+        continue;
+      }
+      return guard(() => route.handler(toRequest(raw, params), ctx), ctx);
     }
-    return this.notFound(toRequest(raw, {}), createContext());
+    if (allowed.size > 0) {
+      const allow = [...allowed].sort().join(', ');
+      return jsonResponse(405, { error: { code: 'E_METHOD_NOT_ALLOWED', message: `${raw.method} is not allowed on ${raw.path}; use ${allow}` } }, [['allow', allow]]);
+    }
+    return guard(() => this.notFound(toRequest(raw, {}), ctx), ctx);
   }
 
   /** The object to export as `handler` from the component's entry module. */
   handler(): { handle(req: HttpRequest): Response | Promise<Response> } {
     return { handle: (req) => this.handle(req) };
+  }
+}
+
+function guard(run: () => Response | Promise<Response>, ctx: Context): Response | Promise<Response> {
+  const failed = (err: unknown): Response => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    // The stack names bundled-JS positions; the host maps them to the TypeScript source.
+    ctx.log.error(`unhandled error: ${error.message}`, { stack: error.stack ?? '', name: error.name });
+    let requestId = '';
+    try { requestId = ctx.install.requestId; } catch { /* no context outside a request */ }
+    return jsonResponse(500, { error: { code: 'E_EXTENSION_ERROR', message: error.message, requestId } });
+  };
+  try {
+    const result = run();
+    return result instanceof Promise ? result.catch(failed) : result;
+  } catch (err) {
+    return failed(err);
   }
 }
 
