@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installedPackageVersion, packBundle, sha256Hex } from '@alga-psa/extension-contracts';
+import { installedPackageVersion, sha256Hex } from '@alga-psa/extension-contracts';
+import { packBuildOutput } from './pack-output.ts';
 import { buildComponent } from './build-component.ts';
 import { witFile } from './world.ts';
 
@@ -61,7 +62,7 @@ export async function buildCached(projectDir: string, options: { cacheRoot?: str
     const staging = `${target}.${process.pid}.tmp`;
     await rm(staging, { recursive: true, force: true });
     await buildComponent({ projectDir: dir, outDir: join(staging, 'dist'), onProgress: options.onProgress });
-    await writeFile(join(staging, 'bundle.tgz'), await packBundle(join(staging, 'dist')));
+    await writeFile(join(staging, 'bundle.tgz'), await packBuildOutput(join(staging, 'dist')));
     await mkdir(options.cacheRoot ?? defaultCacheRoot, { recursive: true });
     await rename(staging, target).catch(async () => rm(staging, { recursive: true, force: true }));
   }

@@ -3,10 +3,10 @@
  * exactly the format publish accepts — manifest.json, component.wasm and ui/** — and prints
  * its sha256 (the content hash the runner addresses it by).
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bundleComponentPath, bundleManifestPath, packBundle, sha256Hex } from '@alga-psa/extension-contracts';
+import { sha256Hex } from '@alga-psa/extension-contracts';
+import { packBuildOutput } from '../build/pack-output.ts';
 import type { Output } from '../output.ts';
 import { buildProject } from './build.ts';
 import { loadProject, type Project } from './project.ts';
@@ -22,17 +22,10 @@ export const bundleFileName = (project: Project) => `${project.manifest.name}-${
 
 export async function packProject(project: Project, opts: { typecheck?: boolean }, out: Output): Promise<PackedBundle> {
   await buildProject(project, opts, out);
-  const staging = await mkdtemp(join(tmpdir(), 'alga-pack-'));
-  try {
-    for (const file of [bundleManifestPath, bundleComponentPath]) await cp(join(project.distDir, file), join(staging, file));
-    if (project.manifest.ui) await cp(join(project.distDir, 'ui'), join(staging, 'ui'), { recursive: true });
-    const bytes = await packBundle(staging);
-    const bundlePath = join(project.distDir, bundleFileName(project));
-    await writeFile(bundlePath, bytes);
-    return { project, bundlePath, bytes, sha256: sha256Hex(bytes) };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
+  const bytes = await packBuildOutput(project.distDir);
+  const bundlePath = join(project.distDir, bundleFileName(project));
+  await writeFile(bundlePath, bytes);
+  return { project, bundlePath, bytes, sha256: sha256Hex(bytes) };
 }
 
 export async function packCommand(dir: string | undefined, opts: { typecheck?: boolean }, out: Output): Promise<void> {
