@@ -1,0 +1,137 @@
+/**
+ * The `alga` command as a developer runs it: a real process (bin/alga.mjs), a project scaffolded
+ * OUTSIDE the repository with no npm install, real componentize-js, and a real gateway to
+ * publish to.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBundle, verifyBundleSignature } from '@alga-psa/extension-contracts';
+import { operatorCaller, startGatewayHarness, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
+
+const bin = fileURLToPath(new URL('../bin/alga.mjs', import.meta.url));
+
+interface Run { code: number; stdout: string; stderr: string; json?: any }
+
+function alga(args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      let json: unknown;
+      if (args.includes('--json')) try { json = JSON.parse(stdout); } catch { /* not JSON */ }
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+let work: string;
+let project: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'alga-cli-'));
+  project = join(work, 'greeter');
+}, 30_000);
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('alga (the command)', () => {
+  it('--version prints the CLI, WIT package and toolchain versions; --help lists the commands', async () => {
+    const v = await alga(['--version', '--json'], work);
+    expect(v.code).toBe(0);
+    expect(v.json).toMatchObject({ ok: true, wit: 'alga:extension@0.1.0', componentizeJs: '0.23.0', jco: '1.35.0' });
+    const help = await alga(['component', '--help'], work);
+    for (const command of ['new', 'build', 'pack', 'sign', 'publish']) expect(help.stdout).toContain(command);
+  });
+
+  it('fails with an E_* code and what to do next, in words and in --json', async () => {
+    const human = await alga(['component', 'build'], work);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('error E_NO_MANIFEST');
+    expect(human.stderr).toContain('→ run this inside an extension project');
+    const machine = await alga(['component', 'build', '--json'], work);
+    expect(machine.json).toMatchObject({ ok: false, error: { code: 'E_NO_MANIFEST' } });
+    expect((await alga(['component', 'new', join(work, 'x'), '--template', 'nope'], work)).stderr).toContain('component-basic');
+  });
+
+  it('new scaffolds outside the repo; build type-checks, bundles and componentizes with no npm install', async () => {
+    const created = await alga(['component', 'new', project, '--name', 'com.acme.greeter', '--publisher', 'Alga Samples', '--json'], work);
+    expect(created.json).toMatchObject({ ok: true, name: 'com.acme.greeter' });
+    for (const file of ['manifest.json', 'src/index.ts', 'test/index.test.ts', 'tsconfig.json', 'README.md', '.gitignore', '.alga/tsconfig.base.json', '.alga/types/config.d.ts']) {
+      expect((await stat(join(project, file))).isFile(), file).toBe(true);
+    }
+    expect(await readFile(join(project, '.alga/types/config.d.ts'), 'utf8')).toContain('"greeting": string;');
+    const built = await alga(['component', 'build', '--json'], project);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.json.builds[0]).toMatchObject({ name: 'com.acme.greeter', fromCache: false });
+    expect(built.json.builds[0].imports).toContain('alga:extension/storage@0.1.0');
+    for (const phase of ['typecheck', 'bundle', 'componentize']) expect(built.stderr).toMatch(new RegExp(`com.acme.greeter: ${phase} [\\d.]+ s`));
+    const map = JSON.parse(await readFile(join(project, 'dist/component.js.map'), 'utf8'));
+    expect(map.sources).toContain('src/index.ts');
+    const again = await alga(['component', 'build', '--json'], project);
+    expect(again.json.builds[0].fromCache).toBe(true);
+  }, 180_000);
+
+  it('config is typed from the manifest: a wrong use is a type error at file:line:col with a code frame', async () => {
+    const source = join(project, 'src/index.ts');
+    const original = await readFile(source, 'utf8');
+    try {
+      await writeFile(source, original.replace('const greeting = `${ctx.config.greeting}', 'const n: number = ctx.config.greeting;\n    const greeting = `${n}'));
+      const res = await alga(['component', 'build'], project);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('error E_TYPECHECK_FAILED');
+      expect(res.stderr).toMatch(/src\/index\.ts:\d+:\d+ - error TS2322: Type 'string' is not assignable to type 'number'/);
+      expect(res.stderr).toContain('const n: number = ctx.config.greeting;');
+      await writeFile(source, `${original}\nconst broken = ;\n`);
+      const syntax = await alga(['component', 'build', '--no-typecheck'], project);
+      expect(syntax.stderr).toContain('error E_BUNDLE_FAILED');
+      expect(syntax.stderr).toContain('[ERROR] Unexpected ";"');
+      expect(syntax.stderr).toMatch(/src\/index\.ts:\d+:\d+:/);
+      expect(syntax.stderr).toContain('const broken = ;');
+    } finally {
+      await writeFile(source, original);
+    }
+  }, 60_000);
+
+  describe('pack, keys, sign, publish', () => {
+    let h: GatewayHarness;
+    beforeAll(async () => { h = await startGatewayHarness(); }, 180_000);
+    afterAll(() => h?.close());
+
+    it('pack writes the bundle publish accepts; keys generate writes a 0600 key; sign signs it', async () => {
+      const packed = await alga(['component', 'pack', '--json'], project);
+      expect(packed.code, packed.stderr).toBe(0);
+      expect(packed.json.bundle).toBe(join(project, 'dist/com.acme.greeter-0.1.0.tar.gz'));
+      const bytes = new Uint8Array(await readFile(packed.json.bundle));
+      const contents = await readBundle(bytes);
+      expect((contents.manifestJson as { name: string }).name).toBe('com.acme.greeter');
+      const keys = await alga(['keys', 'generate', '--out', join(work, 'keys'), '--json'], work);
+      expect((await stat(keys.json.privateKeyFile)).mode & 0o777).toBe(0o600);
+      expect((await alga(['keys', 'generate', '--out', join(work, 'keys')], work)).stderr).toContain('E_EXISTS');
+      const signed = await alga(['component', 'sign', packed.json.bundle, '--key', keys.json.privateKeyFile, '--json'], project);
+      expect(verifyBundleSignature(bytes, keys.json.publicKey, signed.json.signature)).toBe(true);
+    }, 60_000);
+
+    it('publish uploads and installs; republishing the same version says to bump it', async () => {
+      const keys = JSON.parse((await alga(['keys', 'generate', '--out', join(work, 'pub'), '--json'], work)).stdout);
+      const publisherId = (await h.db.knex('publisher').where({ name: 'Alga Samples' }).first('id')).id;
+      expect((await operatorCaller(h)('POST', `/api/v1/registry/publishers/${publisherId}/keys`, { kid: 'cli-test', publicKey: keys.publicKey })).status).toBe(201);
+      const tenant = await h.tenant();
+      const common = ['--gateway', h.url, '--key-id', 'cli-test', '--key', keys.privateKeyFile];
+      const published = await alga(['component', 'publish', ...common, '--install', '--api-key', tenant.adminKey, '--json'], project);
+      expect(published.code, published.stderr + published.stdout).toBe(0);
+      expect(published.json.install).toMatchObject({ extensionName: 'com.acme.greeter', version: '0.1.0' });
+      const hello = await tenant.call('GET', '/api/ext/com.acme.greeter/hello');
+      expect(hello.body).toEqual({ greeting: 'Hello' });
+      const again = await alga(['component', 'publish', ...common], project);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('E_VERSION_EXISTS');
+      expect(again.stderr).toContain('bump "version" in manifest.json');
+      const wrongKey = await alga(['component', 'publish', '--gateway', h.url, '--key-id', 'nobody', '--key', keys.privateKeyFile], project);
+      expect(wrongKey.stderr).toContain('E_AUTH');
+      const down = await alga(['component', 'publish', '--gateway', 'http://127.0.0.1:9', '--key-id', 'cli-test', '--key', keys.privateKeyFile], project);
+      expect(down.stderr).toContain('E_GATEWAY_UNREACHABLE');
+    }, 120_000);
+  });
+});
