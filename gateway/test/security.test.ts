@@ -278,6 +278,8 @@ describe('GET /ext-ui: extension UIs get an opaque origin', () => {
       expect(csp, asset).toMatch(/^sandbox allow-scripts allow-forms;/);
       expect(csp).not.toContain('allow-same-origin');
       expect(csp).toContain("connect-src 'none'");
+      // Module scripts of an opaque-origin document are CORS requests.
+      expect(res.headers.get('access-control-allow-origin'), asset).toBe('*');
     }
   });
 

@@ -71,6 +71,10 @@ export function extUiRoutes(deps: ExtUiDeps): Router {
     res.setHeader('content-security-policy', csp);
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
+    // The sandboxed document's origin is opaque, so its module scripts and fonts are CORS
+    // requests: without this they are blocked. The assets are public, immutable and served
+    // without credentials, so any origin may read them.
+    res.setHeader('access-control-allow-origin', '*');
     res.setHeader('cache-control', 'public, max-age=31536000, immutable');
     res.setHeader('etag', etag);
     if (req.headers['if-none-match'] === etag) { res.status(304).end(); return; }
