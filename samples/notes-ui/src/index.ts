@@ -1,6 +1,5 @@
 import { createRouter, HostError, jsonResponse, type Context } from '@alga-psa/extension-runtime';
-
-interface Note { id: string; text: string; createdAt: number }
+import type { Note } from './routes.ts';
 
 const key = (ticketId: string) => `ticket:${ticketId}`;
 

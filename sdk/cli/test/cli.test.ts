@@ -94,6 +94,25 @@ describe('alga (the command)', () => {
     }
   }, 60_000);
 
+  it('component-with-ui: the UI is bundled into dist/ui, and UI and handler are checked against one contract', async () => {
+    const dir = join(work, 'notes');
+    expect((await alga(['component', 'new', dir, '--template', 'component-with-ui', '--json'], work)).code).toBe(0);
+    const ui = join(dir, 'ui/main.ts');
+    const original = await readFile(ui, 'utf8');
+    await writeFile(ui, original.replace("api.call('POST /notes', { body: { text } })", "api.call('POST /notes', { body: { txt: text } })"));
+    const mismatch = await alga(['component', 'build'], dir);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/ui\/main\.ts:\d+:\d+ - error TS\d+/);
+    expect(mismatch.stderr).toContain('txt');
+    await writeFile(ui, original);
+    const built = await alga(['component', 'build', '--json'], dir);
+    expect(built.code, built.stderr).toBe(0);
+    const bundle = await readFile(join(dir, 'dist/ui/main.js'), 'utf8');
+    expect(bundle).not.toContain('import ');
+    expect((await stat(join(dir, 'dist/ui/index.html'))).isFile()).toBe(true);
+    await expect(stat(join(dir, 'dist/ui/main.ts'))).rejects.toThrow();
+  }, 180_000);
+
   describe('pack, keys, sign, publish', () => {
     let h: GatewayHarness;
     beforeAll(async () => { h = await startGatewayHarness(); }, 180_000);

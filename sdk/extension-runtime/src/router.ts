@@ -8,6 +8,25 @@
  */
 import type { HttpRequest, HttpResponse } from 'alga:extension/handler@0.1.0';
 import { createContext, type Context } from './context.ts';
+import { splitRouteKey, type ApiContract, type ApiRequestOf, type ApiResponseOf } from './api-contract.ts';
+
+/** What `router.api` handlers receive: the parsed JSON body (typed by the contract), the request and ctx. */
+export interface ApiCall<Body> {
+  body: Body;
+  params: Record<string, string>;
+  req: Request;
+  ctx: Context;
+}
+
+export type ApiHandlers<C extends ApiContract<C>> = {
+  [K in keyof C]: (call: ApiCall<ApiRequestOf<C[K]>>) => ApiResponseOf<C[K]> | Response | Promise<ApiResponseOf<C[K]> | Response>;
+};
+
+/** A handler may still answer with a full response (an error status, say) instead of the contract's JSON. */
+function isResponse(value: unknown): value is Response {
+  const v = value as Partial<Response> | null;
+  return typeof v === 'object' && v !== null && typeof v.status === 'number' && Array.isArray(v.headers) && (v.body === undefined || v.body instanceof Uint8Array);
+}
 
 export interface Request {
   method: string;
@@ -71,6 +90,19 @@ export class Router {
   patch(path: string, handler: RouteHandler): this { return this.on('PATCH', path, handler); }
   delete(path: string, handler: RouteHandler): this { return this.on('DELETE', path, handler); }
   fallback(handler: RouteHandler): this { this.notFound = handler; return this; }
+
+  /** Registers every endpoint of a typed contract (see api-contract.ts): JSON in, JSON out. */
+  api<C extends ApiContract<C>>(handlers: ApiHandlers<C>): this {
+    for (const [key, handle] of Object.entries(handlers) as Array<[string, ApiHandlers<C>[keyof C]]>) {
+      const [method, path] = splitRouteKey(key);
+      this.on(method, path, async (req, ctx) => {
+        const body = (req.body && req.body.byteLength > 0 ? req.json() : undefined) as ApiRequestOf<C[keyof C]>;
+        const result = await handle({ body, params: req.params, req, ctx });
+        return isResponse(result) ? result : jsonResponse(200, result);
+      });
+    }
+    return this;
+  }
 
   /**
    * The first route whose method and path match answers. A path some route matches with another

@@ -114,3 +114,4 @@ function errorFromResponse(response: ProxyResponse): ExtensionUiError {
   }
   return new ExtensionUiError('E_HTTP', `the extension answered ${response.status}`, { status: response.status, details: response.body.slice(0, 1000) });
 }
+export { createApi, type TypedApi, type ApiCallInput } from './typed-api.ts';

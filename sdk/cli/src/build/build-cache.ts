@@ -44,6 +44,7 @@ export async function inputHash(projectDir: string): Promise<string> {
   const inputs = [
     ...(await filesUnder(projectDir, skip)),
     ...(await filesUnder(join(repoRoot, 'sdk/extension-runtime/src'), skip)),
+    ...(await filesUnder(join(repoRoot, 'sdk/extension-ui/src'), skip)),
     ...(await filesUnder(join(repoRoot, 'sdk/cli/src/build'), skip)),
     witFile,
   ];

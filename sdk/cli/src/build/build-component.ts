@@ -7,14 +7,14 @@
  *   const result = await buildComponent({ projectDir: 'samples/hello', onProgress: console.log });
  *   result.componentPath  // samples/hello/dist/component.wasm
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile, cp, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile, cp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { assertManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
 import { buildWorldName, hostModuleSource, narrowedWit } from './world.ts';
 import { openBuildPreopens } from './preopens.ts';
-import { guestSdkEntry } from '../project/editor-types.ts';
+import { guestSdkEntry, uiSdkAliases } from '../project/editor-types.ts';
 
 export interface BuildOptions {
   projectDir: string;
@@ -116,7 +116,7 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
     await writeFile(componentPath, component);
     await writeFile(join(outDir, 'manifest.json'), JSON.stringify(manifestJson, null, 2) + '\n');
     await writeFile(join(outDir, sourceMapFileName), projectRelativeSourceMap(await readFile(`${bundlePath}.map`, 'utf8'), work, projectDir));
-    await copyUi(projectDir, outDir, manifest);
+    await copyUi(projectDir, outDir, manifest, options.color ?? false);
     // componentize-js types `imports` as string[], but at run time it lists [interface, function] pairs.
     const importNames = [...new Set((imports as unknown as Array<[string, string]>).map(([iface]) => iface))];
     progress(`built ${componentPath} (${(component.byteLength / 1048576).toFixed(1)} MiB, imports: ${importNames.join(', ')})`);
@@ -136,11 +136,31 @@ function projectRelativeSourceMap(mapText: string, bundleDir: string, projectDir
   return JSON.stringify(map);
 }
 
-async function copyUi(projectDir: string, outDir: string, manifest: Manifest): Promise<void> {
+/**
+ * The iframe UI: TypeScript files directly under `ui/` are entry points, bundled for the
+ * browser (`ui/main.ts` → `dist/ui/main.js`, the CLI's own @alga-psa/extension-ui); every other
+ * file is copied as it is. Type declarations and nested .ts modules are inputs, not assets.
+ */
+async function copyUi(projectDir: string, outDir: string, manifest: Manifest, color: boolean): Promise<void> {
   if (!manifest.ui) return;
   const uiDir = join(projectDir, 'ui');
   const exists = await stat(uiDir).then((s) => s.isDirectory(), () => false);
   if (!exists) throw new Error(`manifest.ui.entry is ${manifest.ui.entry} but ${uiDir} does not exist`);
-  await rm(join(outDir, 'ui'), { recursive: true, force: true });
-  await cp(uiDir, join(outDir, 'ui'), { recursive: true });
+  const target = join(outDir, 'ui');
+  await rm(target, { recursive: true, force: true });
+  await cp(uiDir, target, { recursive: true, filter: (src) => !/\.tsx?$/.test(src) });
+  const entries = (await readdir(uiDir, { withFileTypes: true })).filter((e) => e.isFile() && /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts'));
+  if (entries.length === 0) return;
+  await bundleGuest({
+    entryPoints: entries.map((e) => join(uiDir, e.name)),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    outdir: target,
+    absWorkingDir: projectDir,
+    logLevel: 'silent',
+    alias: uiSdkAliases,
+  }, color);
 }

@@ -25,8 +25,9 @@ export function typecheckProject(projectDir: string, color = false): { problems:
   const host: ts.ParseConfigFileHost = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} };
   const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, host);
   if (!parsed) throw new Error(`cannot read ${configPath}`);
-  // The component's sources only: tests are checked when `alga component test` runs them.
-  const rootNames = [...ts.sys.readDirectory(join(projectDir, 'src'), ['.ts', '.tsx'], undefined, undefined), configTypesPath(projectDir)];
+  // The component's and the UI's sources: tests are checked when `alga component test` runs them.
+  const sources = (dir: string) => ts.sys.readDirectory(join(projectDir, dir), ['.ts', '.tsx'], undefined, undefined);
+  const rootNames = [...sources('src'), ...sources('ui'), configTypesPath(projectDir)];
   const program = ts.createProgram({ rootNames, options: { ...parsed.options, noEmit: true } });
   // "No inputs were found" (TS18003) concerns the tsconfig's own include list, which is not used here.
   const diagnostics = [...parsed.errors.filter((d) => d.code !== 18003), ...ts.getPreEmitDiagnostics(program)];

@@ -19,6 +19,12 @@ export const guestSdkEntry = fileURLToPath(new URL('../../../extension-runtime/s
 /** The iframe SDK, for projects with a UI. */
 export const uiSdkDir = fileURLToPath(new URL('../../../extension-ui/src/', import.meta.url));
 
+/** What a UI bundle resolves the SDK's browser modules to. */
+export const uiSdkAliases: Record<string, string> = {
+  '@alga-psa/extension-ui/client': join(uiSdkDir, 'client.ts'),
+  '@alga-psa/extension-runtime/api-contract': fileURLToPath(new URL('../../../extension-runtime/src/api-contract.ts', import.meta.url)),
+};
+
 export const tsconfigBasePath = (projectDir: string) => join(projectDir, '.alga', 'tsconfig.base.json');
 export const configTypesPath = (projectDir: string) => join(projectDir, '.alga', 'types', 'config.d.ts');
 
@@ -28,7 +34,7 @@ export function compilerOptionsJson(): Record<string, unknown> {
     target: 'es2022',
     module: 'esnext',
     moduleResolution: 'bundler',
-    lib: ['es2022', 'dom'],
+    lib: ['es2022', 'dom', 'dom.iterable'],
     strict: true,
     noEmit: true,
     skipLibCheck: true,
@@ -37,7 +43,7 @@ export function compilerOptionsJson(): Record<string, unknown> {
     types: [],
     paths: {
       '@alga-psa/extension-runtime': [guestSdkEntry],
-      '@alga-psa/extension-ui/client': [join(uiSdkDir, 'client.ts')],
+      ...Object.fromEntries(Object.entries(uiSdkAliases).map(([name, path]) => [name, [path]])),
     },
   };
 }
