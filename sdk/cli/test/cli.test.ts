@@ -58,7 +58,7 @@ describe('alga (the command)', () => {
   it('new scaffolds outside the repo; build type-checks, bundles and componentizes with no npm install', async () => {
     const created = await alga(['component', 'new', project, '--name', 'com.acme.greeter', '--publisher', 'Alga Samples', '--json'], work);
     expect(created.json).toMatchObject({ ok: true, name: 'com.acme.greeter' });
-    for (const file of ['manifest.json', 'src/index.ts', 'test/index.test.ts', 'tsconfig.json', 'README.md', '.gitignore', '.alga/tsconfig.base.json', '.alga/types/config.d.ts']) {
+    for (const file of ['manifest.json', 'src/index.ts', 'tsconfig.json', 'README.md', '.gitignore', '.alga/tsconfig.base.json', '.alga/types/config.d.ts']) {
       expect((await stat(join(project, file))).isFile(), file).toBe(true);
     }
     expect(await readFile(join(project, '.alga/types/config.d.ts'), 'utf8')).toContain('"greeting": string;');

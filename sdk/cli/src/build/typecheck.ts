@@ -25,7 +25,7 @@ export function typecheckProject(projectDir: string, color = false): { problems:
   const host: ts.ParseConfigFileHost = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} };
   const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, host);
   if (!parsed) throw new Error(`cannot read ${configPath}`);
-  // The component's and the UI's sources: tests are checked when `alga component test` runs them.
+  // The component's and the UI's sources (what ships), not tests.
   const sources = (dir: string) => ts.sys.readDirectory(join(projectDir, dir), ['.ts', '.tsx'], undefined, undefined);
   const rootNames = [...sources('src'), ...sources('ui'), configTypesPath(projectDir)];
   const program = ts.createProgram({ rootNames, options: { ...parsed.options, noEmit: true } });

@@ -54,8 +54,8 @@ export async function newCommand(dirArg: string, opts: NewOptions, out: Output):
     '',
     'Next:',
     `  cd ${dirArg}`,
-    '  alga component dev        # serve it at http://127.0.0.1:3000, rebuilt on save',
-    '  alga component test       # run test/ against the built component',
+    '  alga component build      # type check, bundle, componentize → dist/',
+    '  alga component publish --gateway <url> --key-id <id> --key <file>   # see alga component publish --help',
   ]);
 }
 

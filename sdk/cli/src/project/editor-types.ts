@@ -7,7 +7,7 @@
  *
  * @example
  *   await writeEditorTypes(projectDir, manifest);
- *   // tsconfig.json: { "extends": "./.alga/tsconfig.base.json", "include": ["src", "test", ".alga/types"] }
+ *   // tsconfig.json: { "extends": "./.alga/tsconfig.base.json", "include": ["src", "ui", ".alga/types"] }
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
