@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import type { JWK } from 'jose';
 import { generateExecutionSigningKey, generatePublisherKey, signBundle } from '@alga-psa/extension-contracts';
 import { FileBundleStore } from '../runner/src/component/bundle-store.ts';
 import { TranspileCache } from '../runner/src/component/transpile-cache.ts';
@@ -49,6 +50,25 @@ export interface GatewayHarnessOptions {
   gateway?: Partial<GatewayConfig> | ((gatewayUrl: string) => Partial<GatewayConfig>);
   runner?: Partial<RunnerConfig> | false;
   secrets?: SecretBackendConfig;
+  /**
+   * Start the runner outside this process (e.g. `node runner/src/main.ts`, test-setup/external-runner.ts)
+   * instead of in it; called once the gateway's address is known, and stopped by `close()`.
+   */
+  externalRunner?: (ctx: ExternalRunnerContext) => Promise<{ url: string; close(): Promise<void> }>;
+}
+
+/** What an external runner needs to serve this harness's gateway. */
+export interface ExternalRunnerContext {
+  /** GATEWAY_URL: where storage and ui-proxy callbacks go. */
+  gatewayUrl: string;
+  /** BUNDLE_STORE_DIR: the bundle store the gateway publishes into. */
+  bundleDir: string;
+  /** RUNNER_TRUSTED_KEYS: the gateway's execution-token public keys. */
+  trustedKeys: JWK[];
+  /** The backend the gateway encrypts with (its keyring file already exists). */
+  secrets: SecretBackendConfig;
+  /** Push the runner's output lines here, so the harness's leak checks cover it. */
+  logs: string[];
 }
 
 export async function startGatewayHarness(options: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
@@ -60,12 +80,17 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const executionKeys = await ExecutionKeys.fromJwks([signer.privateJwk], signer.kid);
   const bundleStore = new FileBundleStore(join(dir, 'bundles'));
   const transpileCache = new TranspileCache(join(process.cwd(), '.alga-cache', 'transpile'));
-  const secretCipher = await createSecretCipher(options.secrets ?? { backend: 'local', keyringFile: join(dir, 'keyring.json'), createIfMissing: true });
+  const secrets = options.secrets ?? { backend: 'local', keyringFile: join(dir, 'keyring.json'), createIfMissing: true };
+  const secretCipher = await createSecretCipher(secrets);
   let runner: Runner | undefined;
   let runnerUrl = 'http://127.0.0.1:1';
   // The runner calls back to the gateway (storage, ui-proxy), so the gateway's port is chosen first.
   const gatewayPort = await freePort();
-  if (options.runner !== false) {
+  let external: { url: string; close(): Promise<void> } | undefined;
+  if (options.externalRunner) {
+    external = await options.externalRunner({ gatewayUrl: `http://127.0.0.1:${gatewayPort}`, bundleDir: join(dir, 'bundles'), trustedKeys: executionKeys.publicJwks(), secrets, logs });
+    runnerUrl = external.url;
+  } else if (options.runner !== false) {
     runner = await createRunner(runnerConfigFromEnv({}, {
       bundleDir: join(dir, 'bundles'), cacheDir: join(process.cwd(), '.alga-cache', 'transpile'), workers: 2,
       trustedKeys: executionKeys.publicJwks(), logLevel: 'silent', gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
@@ -133,6 +158,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
     async close() {
       await gateway.close();
       await runner?.close();
+      await external?.close();
       await db.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -34,6 +34,8 @@ export interface ExecuteInput {
   contentHash: string;
   method?: string;
   path: string;
+  /** Query parameters the guest sees (`req.query`). */
+  query?: Array<[string, string]>;
   body?: string;
   config?: Record<string, unknown>;
   installId?: string;
@@ -81,7 +83,7 @@ export async function startRunnerHarness(overrides: Partial<RunnerConfig> = {}, 
     const deadlineMs = Date.now() + (input.timeoutMs ?? 5000);
     const body = {
       context: { requestId, tenantId, extensionId: 'ext-1', installId, versionId: 'v1', contentHash: input.contentHash },
-      request: { method: input.method ?? 'GET', path: input.path, query: [], headers: [['content-type', 'application/json']], bodyB64: input.body === undefined ? undefined : Buffer.from(input.body).toString('base64') },
+      request: { method: input.method ?? 'GET', path: input.path, query: input.query ?? [], headers: [['content-type', 'application/json']], bodyB64: input.body === undefined ? undefined : Buffer.from(input.body).toString('base64') },
       install: { config: input.config ?? {}, configVersion: configVersionOf(installId, input.config ?? {}), grantedCapabilities: input.grantedCapabilities ?? [], httpAllowedHosts: input.httpAllowedHosts ?? [], storageNamespaces: null, uiProxyRoutes: [] },
       secrets: input.secrets ?? { secretsVersion: 0, envelope: {} },
       limits: { deadlineMs, memoryMb: input.memoryMb },

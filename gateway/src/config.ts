@@ -3,6 +3,7 @@
  * start-up. Every variable is documented in README.md ("Gateway configuration").
  */
 import { z } from 'zod';
+import { httpServerTimeoutProblems, missingInProduction, runtimeMode } from '@alga-psa/extension-contracts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -23,7 +24,7 @@ export const gatewayConfigSchema = z.object({
   runnerServiceToken: z.string().min(16).optional(),
   /** Bearer token for operator APIs (publisher registration, /metrics). */
   operatorToken: z.string().min(16).optional(),
-  /** Execution-token signing keyring (created on first start when missing). */
+  /** Execution-token signing keyring (created on first start when missing, outside production). */
   executionKeysFile: z.string().optional(),
   maxBundleBytes: int(1024, 512 * 1024 * 1024).default(32 * 1024 * 1024),
   /** Requests per minute per install on the proxy routes (token bucket). */
@@ -55,6 +56,14 @@ export const gatewayConfigSchema = z.object({
    */
   extUiOrigin: z.union([z.literal(''), z.url().transform((u) => new URL(u).origin)]).default(''),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Slow clients (README "Gateway configuration"): headers within 10 s; the whole request, body
+   * included, within 30 s — a 32 MB publish needs ~9 Mbit/s, a proxied call has a 10 s budget anyway.
+   */
+  headersTimeoutMs: int(100, 3_600_000).default(10_000),
+  requestTimeoutMs: int(100, 3_600_000).default(30_000),
+  /** Idle keep-alive connections; behind a load balancer, set it above the balancer's idle timeout. */
+  keepAliveTimeoutMs: int(100, 3_600_000).default(5_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -66,6 +75,15 @@ function checkOrigins(config: GatewayConfig): string[] {
   if (!config.publicOrigin) return ['extUiOrigin: ALGA_EXT_UI_ORIGIN needs ALGA_PUBLIC_ORIGIN (the platform origin that frames the UIs)'];
   if (config.extUiOrigin === config.publicOrigin) return ['extUiOrigin: ALGA_EXT_UI_ORIGIN must differ from ALGA_PUBLIC_ORIGIN'];
   return [];
+}
+
+/** Production (NODE_ENV=production) never generates credentials: each must come from the environment. */
+function checkProduction(env: NodeJS.ProcessEnv, config: GatewayConfig): string[] {
+  return missingInProduction(runtimeMode(env), [
+    { variable: 'ALGA_OPERATOR_TOKEN', present: Boolean(config.operatorToken), meaning: 'the operator API credential (16+ characters)' },
+    { variable: 'ALGA_RUNNER_SERVICE_TOKEN', present: Boolean(config.runnerServiceToken), meaning: 'the credential runners present on internal APIs (16+ characters)' },
+    { variable: 'ALGA_EXECUTION_KEYS_FILE', present: Boolean(config.executionKeysFile), meaning: 'the path of the existing execution-token signing keys { active, keys }' },
+  ]);
 }
 
 export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<GatewayConfigInput> = {}): GatewayConfig {
@@ -97,9 +115,14 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overr
     publicOrigin: env.ALGA_PUBLIC_ORIGIN,
     extUiOrigin: env.ALGA_EXT_UI_ORIGIN,
     logLevel: env.LOG_LEVEL,
+    headersTimeoutMs: env.GATEWAY_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: env.GATEWAY_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: env.GATEWAY_KEEP_ALIVE_TIMEOUT_MS,
     ...overrides,
   });
-  const problems = result.success ? checkOrigins(result.data) : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const problems = result.success
+    ? [...checkOrigins(result.data), ...httpServerTimeoutProblems(result.data, 'GATEWAY'), ...checkProduction(env, result.data)]
+    : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   if (!result.success || problems.length > 0) throw new Error(`invalid gateway configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return result.data;
 }

@@ -6,10 +6,10 @@
  *   const { url } = await gateway.listen();
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { pino, type Logger } from 'pino';
-import { defaultBundleLimits } from '@alga-psa/extension-contracts';
+import { defaultBundleLimits, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
 import type { BundleStore } from '@alga-psa/runner/component/bundle-store';
 import type { TranspileCache } from '@alga-psa/runner/component/transpile-cache';
 import type { SecretCipher } from '@alga-psa/runner/secrets/secret-cipher';
@@ -103,7 +103,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     app, logger, knex, apiKeys, sessions, registry, installs, installConfigCache, executionKeys: deps.executionKeys,
     createTenant: (name: string) => createTenant(knex, apiKeys, name),
     async listen(port = config.port, host = config.host) {
-      const server = app.listen(port, host);
+      // Bounded headers and body (GATEWAY_*_TIMEOUT_MS): a slow client cannot hold a connection for Node's 60 s / 300 s defaults.
+      const server = createServer(httpServerTimeoutOptions(config), app);
+      server.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
       servers.push(server);
       return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };

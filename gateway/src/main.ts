@@ -1,24 +1,45 @@
 /**
- * `npm start`: the whole stack on embedded defaults — PGlite in ./data/db, the local keyring,
- * the file bundle store, an in-process runner — with the samples built, published and
- * installed for a demo tenant, and an admin credential printed.
+ * The gateway process.
+ *
+ * `npm start` (NODE_ENV unset, development or test) is the development setup: the whole stack on
+ * embedded defaults — PGlite in ./data/db, the local keyring, the file bundle store, an in-process
+ * runner — with generated credentials, the samples built, published and installed for a demo
+ * tenant, and an admin credential printed.
+ *
+ * With NODE_ENV=production nothing is generated, created or seeded: every credential must come
+ * from the environment, and a missing one stops start-up (checked before any other work) with a
+ * message naming the variable to set.
+ *
  * Set DATABASE_URL, RUNNER_URL (external runner), ALGA_SECRETS_BACKEND=vault … to change any part.
  */
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { generatePublisherKey, signBundle } from '@alga-psa/extension-contracts';
-import { FileBundleStore } from '@alga-psa/runner/component/bundle-store';
-import { TranspileCache } from '@alga-psa/runner/component/transpile-cache';
+import { generatePublisherKey, runtimeMode, signBundle } from '@alga-psa/extension-contracts';
 import { createSecretCipher, secretBackendConfigFromEnv } from '@alga-psa/runner/secrets/secret-cipher';
-import { createRunner, runnerConfigFromEnv } from '@alga-psa/runner';
-import { buildCached } from '../../sdk/cli/src/build/build-cache.ts';
-import { migrateLatest, openDatabase } from './db/database.ts';
-import { createGateway, ExecutionKeys, gatewayConfigFromEnv } from './index.ts';
+import type { CachedBuild } from '../../sdk/cli/src/build/build-cache.ts';
+import { gatewayConfigFromEnv } from './config.ts';
+import { ExecutionKeys } from './proxy/execution-keys.ts';
 
 const samplesDir = fileURLToPath(new URL('../../samples/', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Every start-up problem at once, each naming the variable to set, then a non-zero exit. */
+function refuseToStart(problems: string[]): never {
+  process.stderr.write(`alga gateway: cannot start:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
+
+const problems: string[] = [];
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    problems.push((err as Error).message);
+    return undefined;
+  }
+}
 
 /** Dev-only secrets that must survive restarts live in the data dir with mode 0600. */
 async function persistentSecret(path: string, make: () => string): Promise<string> {
@@ -32,28 +53,56 @@ async function persistentSecret(path: string, make: () => string): Promise<strin
   }
 }
 
+// Configuration and credentials first: they are cheap, and a production deployment missing one
+// must fail in a second, not after the sample builds and the database.
+const mode = attempt(() => runtimeMode(process.env)) ?? refuseToStart(problems);
+const development = mode === 'development';
 const dataDir = resolve(process.env.ALGA_DATA_DIR ?? './data');
-await mkdir(dataDir, { recursive: true });
-const operatorToken = process.env.ALGA_OPERATOR_TOKEN ?? await persistentSecret(join(dataDir, 'operator-token'), () => `op_${randomBytes(24).toString('base64url')}`);
-const runnerServiceToken = process.env.ALGA_RUNNER_SERVICE_TOKEN ?? await persistentSecret(join(dataDir, 'runner-service-token'), () => `svc_${randomBytes(24).toString('base64url')}`);
-const config = gatewayConfigFromEnv(process.env, { dataDir, operatorToken, runnerServiceToken });
+let generated: { operatorToken: string; runnerServiceToken: string } | undefined;
+if (development) {
+  say(`alga: development setup (NODE_ENV is not "production"): embedded defaults in ${dataDir}, generated credentials, a demo tenant. Not for production.`);
+  await mkdir(dataDir, { recursive: true });
+  generated = {
+    operatorToken: process.env.ALGA_OPERATOR_TOKEN ?? await persistentSecret(join(dataDir, 'operator-token'), () => `op_${randomBytes(24).toString('base64url')}`),
+    runnerServiceToken: process.env.ALGA_RUNNER_SERVICE_TOKEN ?? await persistentSecret(join(dataDir, 'runner-service-token'), () => `svc_${randomBytes(24).toString('base64url')}`),
+  };
+}
+const config = attempt(() => gatewayConfigFromEnv(process.env, { dataDir, ...generated }));
+// The data-dir keyring is the embedded default (created in development); production needs ALGA_KEYRING_FILE.
+const secretsConfig = attempt(() => secretBackendConfigFromEnv(process.env, { keyringFile: join(dataDir, 'keyring.json') }));
+if (!config || !secretsConfig) refuseToStart(problems);
+const [cipherLoad, keysLoad] = await Promise.allSettled([
+  createSecretCipher(secretsConfig),
+  ExecutionKeys.load(config.executionKeysFile ?? join(dataDir, 'execution-keys.json'), { createIfMissing: development }),
+]);
+if (cipherLoad.status === 'rejected' || keysLoad.status === 'rejected') {
+  refuseToStart([cipherLoad, keysLoad].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : [])));
+}
+const secretCipher = cipherLoad.value;
+const executionKeys = keysLoad.value;
+
+// Only now the heavy modules (express, knex, PGlite, the runner): a refusal above costs little more than a Node start.
+const [{ FileBundleStore, TranspileCache, createRunner, runnerConfigFromEnv }, { migrateLatest, openDatabase }, { createGateway }] = await Promise.all([
+  import('@alga-psa/runner'), import('./db/database.ts'), import('./index.ts'),
+]);
 
 // Build first: componentize needs ~800 MB of wasm memory, above the runner's ceiling set below.
-say('alga: building samples (cached in .alga-cache/ after the first start)…');
-const samples = [];
-for (const name of (await readdir(samplesDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
-  const t = Date.now();
-  const build = await buildCached(join(samplesDir, name), { onProgress: (m) => say(`  ${name}: ${m}`) });
-  say(`  ${name}: ${build.fromCache ? 'cached' : `built in ${Date.now() - t} ms`}`);
-  samples.push(build);
+const samples: CachedBuild[] = [];
+if (development) {
+  const { buildCached } = await import('../../sdk/cli/src/build/build-cache.ts');
+  say('alga: building samples (cached in .alga-cache/ after the first start)…');
+  for (const name of (await readdir(samplesDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    const t = Date.now();
+    const build = await buildCached(join(samplesDir, name), { onProgress: (m) => say(`  ${name}: ${m}`) });
+    say(`  ${name}: ${build.fromCache ? 'cached' : `built in ${Date.now() - t} ms`}`);
+    samples.push(build);
+  }
 }
 
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : join(dataDir, 'db') });
 await migrateLatest(db);
-const secretCipher = await createSecretCipher(secretBackendConfigFromEnv({ ...process.env, ALGA_KEYRING_FILE: process.env.ALGA_KEYRING_FILE ?? join(dataDir, 'keyring.json') }));
 const bundleStore = new FileBundleStore(join(dataDir, 'bundles'));
 const transpileCache = new TranspileCache(join(dataDir, 'transpile-cache'));
-const executionKeys = await ExecutionKeys.load(config.executionKeysFile ?? join(dataDir, 'execution-keys.json'));
 
 let runnerUrl = process.env.RUNNER_URL;
 let runner: Awaited<ReturnType<typeof createRunner>> | undefined;
@@ -66,40 +115,9 @@ if (!runnerUrl) {
 }
 const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher, bundleStore, transpileCache, executionKeys });
 
-// Demo data: one publisher, the samples published, one tenant with every sample installed.
-const demoFile = join(dataDir, 'demo.json');
-let demo = await readFile(demoFile, 'utf8').then((t) => JSON.parse(t) as { tenantId: string; adminKey: string; publisherKeyPem: string }, () => undefined);
-if (!demo) {
-  const publisher = await gateway.registry.createPublisher('Alga Samples');
-  const key = generatePublisherKey();
-  await gateway.registry.addPublisherKey(publisher.id, 'alga-samples-1', key.publicKeyB64);
-  // Only the samples' publisher may publish com.alga.* (any other publisher gets E_NAME_RESERVED).
-  await gateway.registry.reserveNamePrefix(publisher.id, 'com.alga');
-  const tenant = await gateway.createTenant('Demo MSP');
-  demo = { tenantId: tenant.tenantId, adminKey: tenant.adminKey, publisherKeyPem: key.privateKeyPem };
-  await writeFile(demoFile, JSON.stringify(demo, null, 2), { mode: 0o600 });
-}
-for (const sample of samples) {
-  const manifest = sample.manifest as { name: string; version: string };
-  const already = await gateway.knex('extension_registry as r').join('extension_version as v', 'v.registry_id', 'r.id')
-    .where({ 'r.name': manifest.name, 'v.version': manifest.version }).first('v.id');
-  if (!already) await gateway.registry.publish({ bytes: sample.bytes, keyId: 'alga-samples-1', signature: signBundle(sample.bytes, demo.publisherKeyPem) });
-  if (!(await gateway.installs.runtime(demo.tenantId, manifest.name))) await gateway.installs.install(demo.tenantId, { extension: manifest.name });
-}
-
+const demo = development ? await seedDemo() : undefined;
 const { url } = await gateway.listen();
-say('');
-say(`alga: gateway  ${url}`);
-say(`alga: runner   ${runnerUrl}${runner ? ' (in-process)' : ''}`);
-say(`alga: database ${db.engine}${config.databaseUrl ? '' : ` (${join(dataDir, 'db')})`}`);
-say(`alga: demo tenant ${demo.tenantId}`);
-say(`alga: admin API key (extension:admin): ${demo.adminKey}`);
-say(`alga: operator token: ${operatorToken}`);
-say('');
-say('Try:');
-say(`  curl -s -H "Authorization: Bearer ${demo.adminKey}" ${url}/api/ext/com.alga.samples.hello/hello`);
-say(`  curl -s -H "Authorization: Bearer ${demo.adminKey}" ${url}/api/v1/installs`);
-
+// Handlers before the announcement: whoever waits for it may signal at once.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void (async () => {
@@ -109,4 +127,41 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.exit(0);
     })();
   });
+}
+say('');
+say(`alga: gateway  ${url}${development ? '' : ' (production)'}`);
+say(`alga: runner   ${runnerUrl}${runner ? ' (in-process)' : ''}`);
+say(`alga: database ${db.engine}${config.databaseUrl ? '' : ` (${join(dataDir, 'db')})`}`);
+if (demo) {
+  say(`alga: demo tenant ${demo.tenantId}`);
+  say(`alga: admin API key (extension:admin): ${demo.adminKey}`);
+  say(`alga: operator token: ${config.operatorToken}`);
+  say('');
+  say('Try:');
+  say(`  curl -s -H "Authorization: Bearer ${demo.adminKey}" ${url}/api/ext/com.alga.samples.hello/hello`);
+  say(`  curl -s -H "Authorization: Bearer ${demo.adminKey}" ${url}/api/v1/installs`);
+}
+
+/** Development only: one publisher, the samples published, one tenant with every sample installed. */
+async function seedDemo(): Promise<{ tenantId: string; adminKey: string }> {
+  const demoFile = join(dataDir, 'demo.json');
+  let demo = await readFile(demoFile, 'utf8').then((t) => JSON.parse(t) as { tenantId: string; adminKey: string; publisherKeyPem: string }, () => undefined);
+  if (!demo) {
+    const publisher = await gateway.registry.createPublisher('Alga Samples');
+    const key = generatePublisherKey();
+    await gateway.registry.addPublisherKey(publisher.id, 'alga-samples-1', key.publicKeyB64);
+    // Only the samples' publisher may publish com.alga.* (any other publisher gets E_NAME_RESERVED).
+    await gateway.registry.reserveNamePrefix(publisher.id, 'com.alga');
+    const tenant = await gateway.createTenant('Demo MSP');
+    demo = { tenantId: tenant.tenantId, adminKey: tenant.adminKey, publisherKeyPem: key.privateKeyPem };
+    await writeFile(demoFile, JSON.stringify(demo, null, 2), { mode: 0o600 });
+  }
+  for (const sample of samples) {
+    const manifest = sample.manifest as { name: string; version: string };
+    const already = await gateway.knex('extension_registry as r').join('extension_version as v', 'v.registry_id', 'r.id')
+      .where({ 'r.name': manifest.name, 'v.version': manifest.version }).first('v.id');
+    if (!already) await gateway.registry.publish({ bytes: sample.bytes, keyId: 'alga-samples-1', signature: signBundle(sample.bytes, demo.publisherKeyPem) });
+    if (!(await gateway.installs.runtime(demo.tenantId, manifest.name))) await gateway.installs.install(demo.tenantId, { extension: manifest.name });
+  }
+  return demo;
 }

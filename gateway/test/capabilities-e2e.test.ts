@@ -1,11 +1,15 @@
 /**
  * Issue 4 end to end: real components, through the gateway's proxy route, to a real runner
  * whose providers call real servers on loopback (an enrichment API, the Vault transit server).
+ * Every case runs twice (issue 8): against a runner in the test process, and against the
+ * stand-alone `node runner/src/main.ts` process configured only by its environment, as an
+ * operator scaling out runs it.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayHarness, type Caller, type GatewayHarness } from '../../test-setup/gateway-harness.ts';
+import { startGatewayHarness, type Caller, type GatewayHarness, type GatewayHarnessOptions } from '../../test-setup/gateway-harness.ts';
+import { externalRunnerProcess } from '../../test-setup/external-runner.ts';
 import { sampleVariant } from '../../test-setup/bundles.ts';
 import { startVaultTransitServer, type VaultTransitServer } from '../test-support/vault-transit-server.ts';
 
@@ -35,175 +39,196 @@ async function installEnricher(h: GatewayHarness, t: { call: Caller }, apiOrigin
   return install.id as string;
 }
 
-describe('ticket-enricher with the local keyring', () => {
-  let h: GatewayHarness;
-  let t: { tenantId: string; adminKey: string; call: Caller };
-  let api: Awaited<ReturnType<typeof startEnrichmentApi>>;
-  let installId: string;
+interface RunnerKind {
+  name: string;
+  /** Harness options for this kind of runner; by default outbound HTTP may reach 127.0.0.1 (the enrichment API). */
+  options(opts?: { httpAllowedPrivateCidrs?: string[] }): GatewayHarnessOptions;
+}
 
-  beforeAll(async () => {
-    api = await startEnrichmentApi();
-    h = await startGatewayHarness();
-    t = await h.tenant();
-    installId = await installEnricher(h, t, api.origin);
-  });
-  afterAll(async () => { await h?.close(); await api?.close(); });
+const runnerKinds: RunnerKind[] = [
+  {
+    name: 'in-process runner',
+    options: ({ httpAllowedPrivateCidrs } = {}) => (httpAllowedPrivateCidrs ? { runner: { httpAllowedPrivateCidrs } } : {}),
+  },
+  {
+    name: 'external runner process',
+    options: ({ httpAllowedPrivateCidrs } = {}) => ({
+      externalRunner: externalRunnerProcess(httpAllowedPrivateCidrs ? { env: { RUNNER_HTTP_ALLOWED_PRIVATE_CIDRS: httpAllowedPrivateCidrs.join(',') } } : {}),
+    }),
+  },
+];
 
-  it('reads its secret, calls the allowlisted API, caches in storage with CAS, and serves the cache next time', async () => {
-    const token = secret('local1');
-    api.expect(token);
-    await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
-    const first = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/T-1/enrich');
-    expect(first.status, first.text).toBe(200);
-    expect(first.body).toMatchObject({ source: 'api', revision: '1', ticketId: 'T-1', data: { priority: 'high', ticket: 'T-1' } });
-    expect(api.seen.at(-1)).toEqual({ path: '/enrich/T-1', authorization: `Bearer ${token}` });
-    const second = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/T-1/enrich');
-    expect(second.body).toMatchObject({ source: 'cache', revision: '1' });
-    expect(api.seen.filter((s) => s.path === '/enrich/T-1')).toHaveLength(1);
-    const row = await h.db.knex('ext_storage_records').where({ install_id: installId, namespace: 'cache', key: 'ticket:T-1' }).first();
-    expect(row.revision).toBe(1);
-    const refreshed = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/T-1/enrich?refresh=1');
-    expect(refreshed.body).toMatchObject({ source: 'api', revision: '2' });
-  });
+describe.each(runnerKinds)('$name', (kind) => {
+  describe('ticket-enricher with the local keyring', () => {
+    let h: GatewayHarness;
+    let t: { tenantId: string; adminKey: string; call: Caller };
+    let api: Awaited<ReturnType<typeof startEnrichmentApi>>;
+    let installId: string;
 
-  it('a rotated secret (new secretsVersion) is used on the very next request', async () => {
-    const oldToken = secret('old');
-    api.expect(oldToken);
-    await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: oldToken } });
-    expect((await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/R-1/enrich?refresh=1')).status).toBe(200);
-    const newToken = secret('new');
-    api.expect(newToken);
-    const rotated = await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: newToken } });
-    const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/R-1/enrich?refresh=1');
-    expect(res.status, res.text).toBe(200);
-    expect(res.headers.get('x-ext-secrets-version')).toBe(String(rotated.body.secretsVersion));
-    expect(api.seen.at(-1)?.authorization).toBe(`Bearer ${newToken}`);
-  });
+    beforeAll(async () => {
+      api = await startEnrichmentApi();
+      h = await startGatewayHarness(kind.options());
+      t = await h.tenant();
+      installId = await installEnricher(h, t, api.origin);
+    });
+    afterAll(async () => { await h?.close(); await api?.close(); });
 
-  it('without the cap:secrets.get grant the guest gets `denied`, never a trap', async () => {
-    const t2 = await h.tenant();
-    await t2.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.ticket-enricher', grants: ['cap:storage.kv'] });
-    const res = await t2.call('GET', '/api/ext/com.alga.samples.ticket-enricher/status');
-    expect(res.status, res.text).toBe(200);
-    expect(res.body.secretKeys).toBe('error: denied');
-  });
+    it('reads its secret, calls the allowlisted API, caches in storage with CAS, and serves the cache next time', async () => {
+      const token = secret('local1');
+      api.expect(token);
+      await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
+      const first = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/T-1/enrich');
+      expect(first.status, first.text).toBe(200);
+      expect(first.body).toMatchObject({ source: 'api', revision: '1', ticketId: 'T-1', data: { priority: 'high', ticket: 'T-1' } });
+      expect(api.seen.at(-1)).toEqual({ path: '/enrich/T-1', authorization: `Bearer ${token}` });
+      const second = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/T-1/enrich');
+      expect(second.body).toMatchObject({ source: 'cache', revision: '1' });
+      expect(api.seen.filter((s) => s.path === '/enrich/T-1')).toHaveLength(1);
+      const row = await h.db.knex('ext_storage_records').where({ install_id: installId, namespace: 'cache', key: 'ticket:T-1' }).first();
+      expect(row.revision).toBe(1);
+      const refreshed = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/T-1/enrich?refresh=1');
+      expect(refreshed.body).toMatchObject({ source: 'api', revision: '2' });
+    });
 
-  it('the guest cannot reach hosts outside its allowlist, nor private or metadata addresses (misbehaving /fetch)', async () => {
-    const hs = await startGatewayHarness({ runner: { httpAllowedPrivateCidrs: [] } });
-    try {
-      const ts = await hs.tenant();
-      await hs.publishSample('misbehaving');
-      await ts.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.misbehaving' });
-      const before = api.seen.length;
-      for (const url of [`${api.origin}/enrich/x`, 'http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:1/', 'http://[::1]/', 'https://evil.example/', 'http://10.0.0.1/']) {
-        const res = await ts.call('GET', `/api/ext/com.alga.samples.misbehaving/fetch?url=${encodeURIComponent(url)}`);
-        expect(res.status, url).toBe(200);
-        expect(res.body.error, url).toBe('denied');
-      }
-      expect(api.seen.length).toBe(before);
-    } finally {
-      await hs.close();
-    }
-  });
-
-  it('a secret the guest writes into its logs is redacted in the response, the log table and every log line', async () => {
-    await h.publishSample('misbehaving');
-    const install = (await t.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.misbehaving' })).body;
-    const token = secret('leak');
-    await t.call('PUT', `/api/v1/installs/${install.id}/secrets`, { set: { token } });
-    const res = await t.call('GET', '/api/ext/com.alga.samples.misbehaving/leak-secret');
-    expect(res.body).toEqual({ logged: true });
-    const requestId = res.headers.get('x-request-id');
-    let rows: Array<{ message: string; fields: Record<string, string> }> = [];
-    for (let i = 0; i < 50 && rows.length === 0; i++) {
-      rows = await h.db.knex('extension_log').where({ request_id: requestId });
-      if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(rows[0].message).toBe('the token is [REDACTED]');
-    expect(rows[0].fields).toEqual({ token: '[REDACTED]', wrapped: '[[REDACTED]]' });
-  });
-
-  it('no secret plaintext appears anywhere in the gateway and runner output of this suite', () => {
-    const output = h.logs.join('\n');
-    expect(output.length).toBeGreaterThan(1000);
-    for (const value of plaintexts) expect(output).not.toContain(value);
-  });
-});
-
-describe('ticket-enricher with Vault transit (node-vault against the transit test server)', () => {
-  let vault: VaultTransitServer;
-  let h: GatewayHarness;
-  let t: { tenantId: string; adminKey: string; call: Caller };
-  let api: Awaited<ReturnType<typeof startEnrichmentApi>>;
-  let installId: string;
-
-  beforeAll(async () => {
-    vault = await startVaultTransitServer();
-    api = await startEnrichmentApi();
-    h = await startGatewayHarness({ secrets: { backend: 'vault', endpoint: vault.url, token: vault.rootToken, timeoutMs: 1500 }, gateway: { requestBudgetMs: 5000 } });
-    t = await h.tenant();
-    installId = await installEnricher(h, t, api.origin);
-  });
-  afterAll(async () => { await h?.close(); await api?.close(); await vault?.close(); });
-
-  it('stores vault: ciphertexts, decrypts them with one batch call per secrets version, and rotation shows on the next request', async () => {
-    const token = secret('vault1');
-    api.expect(token);
-    await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
-    const row = await h.db.knex('tenant_extension_install_secrets').where({ install_id: installId, key: 'apiToken' }).first();
-    expect(row.ciphertext).toMatch(/^vault:v1:/);
-    expect(row.algorithm).toBe('vault-transit');
-    vault.resetCounters();
-    for (let i = 0; i < 3; i++) {
-      const res = await t.call('GET', `/api/ext/com.alga.samples.ticket-enricher/tickets/V-${i}/enrich`);
+    it('a rotated secret (new secretsVersion) is used on the very next request', async () => {
+      const oldToken = secret('old');
+      api.expect(oldToken);
+      await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: oldToken } });
+      expect((await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/R-1/enrich?refresh=1')).status).toBe(200);
+      const newToken = secret('new');
+      api.expect(newToken);
+      const rotated = await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: newToken } });
+      const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/R-1/enrich?refresh=1');
       expect(res.status, res.text).toBe(200);
-      expect(res.body.source).toBe('api');
-    }
-    expect(vault.requestCount('transit/decrypt/')).toBe(1);
-    const next = secret('vault2');
-    api.expect(next);
-    await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: next } });
-    const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/V-0/enrich?refresh=1');
-    expect(res.status, res.text).toBe(200);
-    expect(api.seen.at(-1)?.authorization).toBe(`Bearer ${next}`);
-    expect(vault.requestCount('transit/decrypt/')).toBe(2);
+      expect(res.headers.get('x-ext-secrets-version')).toBe(String(rotated.body.secretsVersion));
+      expect(api.seen.at(-1)?.authorization).toBe(`Bearer ${newToken}`);
+    });
+
+    it('without the cap:secrets.get grant the guest gets `denied`, never a trap', async () => {
+      const t2 = await h.tenant();
+      await t2.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.ticket-enricher', grants: ['cap:storage.kv'] });
+      const res = await t2.call('GET', '/api/ext/com.alga.samples.ticket-enricher/status');
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.secretKeys).toBe('error: denied');
+    });
+
+    it('the guest cannot reach hosts outside its allowlist, nor private or metadata addresses (misbehaving /fetch)', async () => {
+      const hs = await startGatewayHarness(kind.options({ httpAllowedPrivateCidrs: [] }));
+      try {
+        const ts = await hs.tenant();
+        await hs.publishSample('misbehaving');
+        await ts.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.misbehaving' });
+        const before = api.seen.length;
+        for (const url of [`${api.origin}/enrich/x`, 'http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:1/', 'http://[::1]/', 'https://evil.example/', 'http://10.0.0.1/']) {
+          const res = await ts.call('GET', `/api/ext/com.alga.samples.misbehaving/fetch?url=${encodeURIComponent(url)}`);
+          expect(res.status, url).toBe(200);
+          expect(res.body.error, url).toBe('denied');
+        }
+        expect(api.seen.length).toBe(before);
+      } finally {
+        await hs.close();
+      }
+    });
+
+    it('a secret the guest writes into its logs is redacted in the response, the log table and every log line', async () => {
+      await h.publishSample('misbehaving');
+      const install = (await t.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.misbehaving' })).body;
+      const token = secret('leak');
+      await t.call('PUT', `/api/v1/installs/${install.id}/secrets`, { set: { token } });
+      const res = await t.call('GET', '/api/ext/com.alga.samples.misbehaving/leak-secret');
+      expect(res.body).toEqual({ logged: true });
+      const requestId = res.headers.get('x-request-id');
+      let rows: Array<{ message: string; fields: Record<string, string> }> = [];
+      for (let i = 0; i < 50 && rows.length === 0; i++) {
+        rows = await h.db.knex('extension_log').where({ request_id: requestId });
+        if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(rows[0].message).toBe('the token is [REDACTED]');
+      expect(rows[0].fields).toEqual({ token: '[REDACTED]', wrapped: '[[REDACTED]]' });
+    });
+
+    it('no secret plaintext appears anywhere in the gateway and runner output of this suite', () => {
+      const output = h.logs.join('\n');
+      expect(output.length).toBeGreaterThan(1000);
+      for (const value of plaintexts) expect(output).not.toContain(value);
+    });
   });
 
-  it('Vault down: the request gets a clear error well within its deadline, and the runner stays healthy', async () => {
-    const token = secret('beforeoutage');
-    api.expect(token);
-    await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
-    vault.seal();
-    try {
+  describe('ticket-enricher with Vault transit (node-vault against the transit test server)', () => {
+    let vault: VaultTransitServer;
+    let h: GatewayHarness;
+    let t: { tenantId: string; adminKey: string; call: Caller };
+    let api: Awaited<ReturnType<typeof startEnrichmentApi>>;
+    let installId: string;
+
+    beforeAll(async () => {
+      vault = await startVaultTransitServer();
+      api = await startEnrichmentApi();
+      h = await startGatewayHarness({ ...kind.options(), secrets: { backend: 'vault', endpoint: vault.url, token: vault.rootToken, timeoutMs: 1500 }, gateway: { requestBudgetMs: 5000 } });
+      t = await h.tenant();
+      installId = await installEnricher(h, t, api.origin);
+    });
+    afterAll(async () => { await h?.close(); await api?.close(); await vault?.close(); });
+
+    it('stores vault: ciphertexts, decrypts them with one batch call per secrets version, and rotation shows on the next request', async () => {
+      const token = secret('vault1');
+      api.expect(token);
+      await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
+      const row = await h.db.knex('tenant_extension_install_secrets').where({ install_id: installId, key: 'apiToken' }).first();
+      expect(row.ciphertext).toMatch(/^vault:v1:/);
+      expect(row.algorithm).toBe('vault-transit');
+      vault.resetCounters();
+      for (let i = 0; i < 3; i++) {
+        const res = await t.call('GET', `/api/ext/com.alga.samples.ticket-enricher/tickets/V-${i}/enrich`);
+        expect(res.status, res.text).toBe(200);
+        expect(res.body.source).toBe('api');
+      }
+      expect(vault.requestCount('transit/decrypt/')).toBe(1);
+      const next = secret('vault2');
+      api.expect(next);
+      await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: next } });
+      const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/V-0/enrich?refresh=1');
+      expect(res.status, res.text).toBe(200);
+      expect(api.seen.at(-1)?.authorization).toBe(`Bearer ${next}`);
+      expect(vault.requestCount('transit/decrypt/')).toBe(2);
+    });
+
+    it('Vault down: the request gets a clear error well within its deadline, and the runner stays healthy', async () => {
+      const token = secret('beforeoutage');
+      api.expect(token);
+      await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
+      vault.seal();
+      try {
+        const started = Date.now();
+        const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/D-1/enrich');
+        expect(Date.now() - started).toBeLessThan(5000);
+        expect(res.status).toBe(503);
+        expect(res.body.error.code).toBe('SECRETS_UNAVAILABLE');
+        expect(res.text).not.toContain(token);
+      } finally {
+        vault.unseal();
+      }
+      const health = await fetch(`${h.runnerUrl}/readyz`);
+      expect(health.status).toBe(200);
+      const after = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/D-1/enrich');
+      expect(after.status, after.text).toBe(200);
+    });
+
+    it('Vault closed (connection refused) also fails fast with the guest-visible unavailable error', async () => {
+      const token = secret('closed');
+      await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
+      await vault.close();
       const started = Date.now();
-      const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/D-1/enrich');
+      const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/C-1/enrich');
       expect(Date.now() - started).toBeLessThan(5000);
       expect(res.status).toBe(503);
-      expect(res.body.error.code).toBe('SECRETS_UNAVAILABLE');
-      expect(res.text).not.toContain(token);
-    } finally {
-      vault.unseal();
-    }
-    const health = await fetch(`${h.runnerUrl}/readyz`);
-    expect(health.status).toBe(200);
-    const after = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/D-1/enrich');
-    expect(after.status, after.text).toBe(200);
-  });
+      expect((await fetch(`${h.runnerUrl}/readyz`)).status).toBe(200);
+      vault = await startVaultTransitServer();
+    });
 
-  it('Vault closed (connection refused) also fails fast with the guest-visible unavailable error', async () => {
-    const token = secret('closed');
-    await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
-    await vault.close();
-    const started = Date.now();
-    const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/C-1/enrich');
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(res.status).toBe(503);
-    expect((await fetch(`${h.runnerUrl}/readyz`)).status).toBe(200);
-    vault = await startVaultTransitServer();
-  });
-
-  it('no secret plaintext appears in the gateway and runner output', () => {
-    const output = h.logs.join('\n');
-    for (const value of plaintexts) expect(output).not.toContain(value);
+    it('no secret plaintext appears in the gateway and runner output', () => {
+      const output = h.logs.join('\n');
+      for (const value of plaintexts) expect(output).not.toContain(value);
+    });
   });
 });

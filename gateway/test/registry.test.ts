@@ -71,6 +71,13 @@ describe('POST /api/v1/registry/publish', () => {
     expect(error.message).toMatch(/storage/);
   });
 
+  it('refuses a component.wasm that is not a WebAssembly component with 422 E_BUNDLE_INVALID, raised in the transpile worker', async () => {
+    const notWasm = new TextEncoder().encode('definitely not a component');
+    const bytes = await bundleOf({ name: 'com.acme.not-wasm', publisher: 'Alga Samples', version: '1.0.0', runtime: 'wasm-js@1', capabilities: [] }, notWasm);
+    const error = await expectPublishError(await h.publish(bytes), 422, 'E_BUNDLE_INVALID');
+    expect(error.message).toMatch(/component\.wasm is not a valid WebAssembly component/);
+  });
+
   it('refuses a bundle over the size limit with 413 E_BUNDLE_TOO_LARGE', async () => {
     const big = new Uint8Array(9 * 1024 * 1024);
     const res = await h.publish(big, { signature: 'x' });

@@ -6,9 +6,11 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { JWK } from 'jose';
+import { httpServerTimeoutProblems } from '@alga-psa/extension-contracts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const file = z.string().min(1).optional();
+const trustedKeysNeeded = 'set RUNNER_TRUSTED_KEYS to the gateway\'s execution-token public keys (a JWKS JSON document or a path to one)';
 
 /** TLS termination on the runner's own listener (gateway → runner traffic carries tokens and secret envelopes). */
 const tlsSchema = z.object({
@@ -42,10 +44,26 @@ export const runnerConfigSchema = z.object({
   maxTimeoutMs: int(10, 600_000).default(30_000),
   defaultMemoryMb: int(16, 4096).default(128),
   maxMemoryMb: int(16, 4096).default(256),
+  /**
+   * CPU budget per request: time the guest executes, not time it waits on host I/O. A manifest's
+   * `limits.cpuMs` replaces the default, capped by the maximum. Measured guest CPU of the sample
+   * routes (alga_runner_guest_cpu_seconds, 2 cores): 0.5-3 ms typical (hello, ticket-enricher
+   * with storage and http, notes-ui), 25-50 ms for the first call on a fresh instance, 125-150 ms
+   * for misbehaving's /alloc to reach its 128 MiB limit, 210-320 ms for its /log-flood (10 000
+   * log lines, the heaviest route that ends by itself). 1 s is 3x that and 20x a cold call; it is
+   * also how long a runaway can hold a thread before its install is confined to its share, so it
+   * stays well under the gateway's 10 s request budget.
+   */
+  defaultCpuMs: int(10, 600_000).default(1000),
+  maxCpuMs: int(10, 600_000).default(30_000),
+  /** Threads one install may hold while others wait; unset = max(1, floor(workers / 2)). */
+  maxWorkersPerInstall: int(1, 256).optional(),
+  /** Requests one install may have waiting; unset = a quarter of maxQueue (at least 1). */
+  maxQueuePerInstall: int(1, 100_000).optional(),
   logMaxLines: int(1, 10_000).default(200),
   logMaxBytes: int(256, 10 * 1024 * 1024).default(64 * 1024),
   /** Public JWKs (with kid) of the gateway's execution-token signing keys. */
-  trustedKeys: z.array(z.custom<JWK>((k) => typeof k === 'object' && k !== null && typeof (k as JWK).kid === 'string', 'each key needs a kid')).min(1),
+  trustedKeys: z.array(z.custom<JWK>((k) => typeof k === 'object' && k !== null && typeof (k as JWK).kid === 'string', 'each key needs a kid'), { error: trustedKeysNeeded }).min(1, trustedKeysNeeded),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Private/loopback CIDRs outbound HTTP may reach anyway; empty = SSRF protection everywhere. */
   httpAllowedPrivateCidrs: z.array(z.string()).default([]),
@@ -61,6 +79,13 @@ export const runnerConfigSchema = z.object({
    */
   replayCacheMax: int(1000, 10_000_000).default(100_000),
   tls: tlsSchema.default({}),
+  /**
+   * Slow clients: the gateway sends a complete request at once, so headers get 10 s and the whole
+   * request 30 s (= the default RUNNER_MAX_TIMEOUT_MS: a request still arriving then cannot be served).
+   */
+  headersTimeoutMs: int(100, 3_600_000).default(10_000),
+  requestTimeoutMs: int(100, 3_600_000).default(30_000),
+  keepAliveTimeoutMs: int(100, 3_600_000).default(5_000),
 });
 
 export type RunnerConfig = z.infer<typeof runnerConfigSchema>;
@@ -69,7 +94,14 @@ export type RunnerConfigInput = z.input<typeof runnerConfigSchema>;
 /** RUNNER_TRUSTED_KEYS is a JWKS JSON document or a path to one. */
 function readTrustedKeys(value: string | undefined): unknown {
   if (!value) return undefined;
-  const text = value.trim().startsWith('{') || value.trim().startsWith('[') ? value : readFileSync(value, 'utf8');
+  let text = value;
+  if (!value.trim().startsWith('{') && !value.trim().startsWith('[')) {
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (err) {
+      throw new Error(`invalid runner configuration: cannot read RUNNER_TRUSTED_KEYS ${value}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
   const parsed = JSON.parse(text) as { keys?: unknown } | unknown[];
   return Array.isArray(parsed) ? parsed : parsed.keys;
 }
@@ -90,6 +122,10 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     maxTimeoutMs: env.RUNNER_MAX_TIMEOUT_MS,
     defaultMemoryMb: env.RUNNER_DEFAULT_MEMORY_MB,
     maxMemoryMb: env.RUNNER_MAX_MEMORY_MB,
+    defaultCpuMs: env.RUNNER_DEFAULT_CPU_MS,
+    maxCpuMs: env.RUNNER_MAX_CPU_MS,
+    maxWorkersPerInstall: env.RUNNER_MAX_WORKERS_PER_INSTALL || undefined,
+    maxQueuePerInstall: env.RUNNER_MAX_QUEUE_PER_INSTALL || undefined,
     logMaxLines: env.RUNNER_LOG_MAX_LINES,
     logMaxBytes: env.RUNNER_LOG_MAX_BYTES,
     trustedKeys: readTrustedKeys(env.RUNNER_TRUSTED_KEYS),
@@ -101,12 +137,15 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     secretsCacheTtlMs: env.RUNNER_SECRETS_CACHE_TTL_MS,
     replayCacheMax: env.RUNNER_REPLAY_CACHE_MAX,
     tls: { certFile: env.RUNNER_TLS_CERT_FILE || undefined, keyFile: env.RUNNER_TLS_KEY_FILE || undefined, clientCaFile: env.RUNNER_TLS_CLIENT_CA_FILE || undefined },
+    headersTimeoutMs: env.RUNNER_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: env.RUNNER_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: env.RUNNER_KEEP_ALIVE_TIMEOUT_MS,
     ...overrides,
   });
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
-    throw new Error(`invalid runner configuration:\n${lines}`);
-  }
+  const problems = result.success
+    ? httpServerTimeoutProblems(result.data, 'RUNNER')
+    : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!result.success || problems.length > 0) throw new Error(`invalid runner configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return result.data;
 }
 

@@ -8,10 +8,10 @@
  */
 import v8 from 'node:v8';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
-import { executionTokenClockToleranceSec, executionTokenVerifier } from '@alga-psa/extension-contracts';
+import { executionTokenClockToleranceSec, executionTokenVerifier, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
 import { readRunnerTls, type RunnerConfig } from './config.ts';
 import { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
 import { TranspileCache } from './component/transpile-cache.ts';
@@ -104,10 +104,12 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
     async listen(port = config.port, host = config.host) {
       // With a client CA, the handshake itself refuses a client without a certificate it signed:
       // no request from such a peer ever reaches express.
+      // Bounded headers and body: a slow client cannot hold a connection for Node's 60 s / 300 s defaults.
+      const timeouts = httpServerTimeoutOptions(config);
       const server: Server = tls
-        ? createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, app)
-        : app.listen(port, host);
-      if (tls) server.listen(port, host);
+        ? createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, app)
+        : createHttpServer(timeouts, app);
+      server.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
       servers.push(server);
       const address = server.address() as AddressInfo;

@@ -1,9 +1,34 @@
 /** Stand-alone runner process: `node runner/src/main.ts` (configuration from the environment, see README). */
-import { createRunner } from './index.ts';
+import { runtimeMode } from '@alga-psa/extension-contracts';
 import { runnerConfigFromEnv } from './config.ts';
+import { createSecretCipher, secretBackendConfigFromEnv } from './secrets/secret-cipher.ts';
 
-const config = runnerConfigFromEnv();
-const runner = await createRunner(config);
+/** Every start-up problem at once, each naming the variable to set, then a non-zero exit. */
+function refuseToStart(problems: string[]): never {
+  process.stderr.write(`alga runner: cannot start:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
+
+const problems: string[] = [];
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    problems.push((err as Error).message);
+    return undefined;
+  }
+}
+const config = attempt(() => runnerConfigFromEnv());
+// The gateway's variables and rules, so both ends decrypt with the same backend; in production a
+// missing keyring or Vault setting stops start-up here rather than answering every read `unavailable`.
+const secrets = attempt(() => secretBackendConfigFromEnv(process.env));
+if (!config || !secrets) refuseToStart(problems);
+const secretCipher = await createSecretCipher(secrets).catch((err: unknown) => refuseToStart([(err as Error).message]));
+
+// Only now the service itself (express, the worker pool): a refusal above costs little more than a Node start.
+const { createRunner } = await import('./index.ts');
+const runner = await createRunner(config, { secretCipher });
 const { url } = await runner.listen();
-runner.logger.info({ url, workers: config.workers, isolation: config.isolation }, 'runner listening');
+// Handlers before the announcement: whoever waits for it may signal at once.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void runner.close().then(() => process.exit(0)));
+runner.logger.info({ url, mode: runtimeMode(process.env), workers: config.workers, isolation: config.isolation, secrets: secretCipher.algorithm }, 'runner listening');

@@ -9,7 +9,8 @@ import { AlgaError, alwaysGrantedCapabilities, isCapabilityId } from '@alga-psa/
 import type { Manifest } from '@alga-psa/extension-contracts/manifest';
 import { defaultConfig, secretKeys, validateConfig, validateSecretKeys } from '@alga-psa/extension-contracts/settings';
 import type { SecretCipher } from '@alga-psa/runner/secrets/secret-cipher';
-import { compareSemver, type RegistryService } from '../registry/registry-service.ts';
+import type { RegistryService } from '../registry/registry-service.ts';
+import { latestVersion } from '../registry/version-order.ts';
 
 export interface InstallView {
   id: string;
@@ -157,7 +158,9 @@ export class InstallService {
       if (!found) throw new AlgaError('E_NOT_FOUND', `version ${version} is not published`);
       return found;
     }
-    return versions.filter((v) => !String(v.version).includes('-')).sort((a, b) => compareSemver(b.version, a.version))[0] ?? versions[0];
+    // The newest release by semver precedence (`1.0.1+build-5` is a release; a '-' in its
+    // build metadata is not a prerelease), or the newest prerelease when there is no release.
+    return latestVersion(versions, (v) => String(v.version))!;
   }
 
   /** Grants default to everything the manifest declares: the installing admin consents to it. */

@@ -1,10 +1,11 @@
 /**
- * The gateway's execution-token signing keys: a JSON file `{ active, keys: [private JWK…] }`
- * created on first start. Rotation adds a key and makes it active; the old one stays trusted
- * by runners (two active) until it is removed.
+ * The gateway's execution-token signing keys: a JSON file `{ active, keys: [private JWK…] }`,
+ * created on first start only when the caller allows it (a development setup; production
+ * refuses to start without the file). Rotation adds a key and makes it active; the old one
+ * stays trusted by runners (two active) until it is removed.
  *
  * @example
- *   const keys = await ExecutionKeys.load('./data/execution-keys.json');
+ *   const keys = await ExecutionKeys.load('./data/execution-keys.json', { createIfMissing: true });
  *   const token = await keys.mintForExecute(executeBody, capabilities); // what the proxy sends
  *   const token = await keys.mint(claims, deadlineMs);
  *   runnerConfig.trustedKeys = keys.publicJwks();
@@ -27,17 +28,32 @@ export class ExecutionKeys {
     this.activeKid = activeKid;
   }
 
-  static async load(path: string): Promise<ExecutionKeys> {
-    let file: KeyFile;
+  /**
+   * Without `createIfMissing`, a missing file is an error: new keys would not be the ones the
+   * runners trust (RUNNER_TRUSTED_KEYS), so every request would fail with 401.
+   */
+  static async load(path: string, opts: { createIfMissing: boolean } = { createIfMissing: false }): Promise<ExecutionKeys> {
+    let text: string | undefined;
     try {
-      file = JSON.parse(await readFile(path, 'utf8')) as KeyFile;
+      text = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read execution keys ${path}: ${(err as Error).message}`);
+      if (!opts.createIfMissing) throw new Error(`execution keys file ${path} does not exist: set ALGA_EXECUTION_KEYS_FILE to the path of the gateway's signing keys { active, keys }`);
+    }
+    let file: KeyFile;
+    if (text === undefined) {
       const fresh = await generateExecutionSigningKey(`exec-${randomUUID().slice(0, 8)}`);
       file = { active: fresh.kid, keys: [fresh.privateJwk] };
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, JSON.stringify(file, null, 2), { mode: 0o600 });
       await chmod(path, 0o600);
+    } else {
+      try {
+        file = JSON.parse(text) as KeyFile;
+      } catch {
+        // JSON.parse's message quotes the input, which is private key material.
+        throw new Error(`execution keys file ${path} is not valid JSON`);
+      }
     }
     return ExecutionKeys.fromJwks(file.keys, file.active);
   }

@@ -65,6 +65,7 @@ export class ExecuteService {
     const deadlineMs = Math.min(body.limits.deadlineMs, tokenExpiresAtMs, now + Math.min(config.maxTimeoutMs, manifestTimeout));
     if (deadlineMs <= now) throw new AlgaError('E_DEADLINE', 'the request deadline had already passed when it reached the runner');
     const memoryMb = Math.min(body.limits.memoryMb ?? component.manifest.limits?.memoryMb ?? config.defaultMemoryMb, config.maxMemoryMb);
+    const cpuMs = Math.min(component.manifest.limits?.cpuMs ?? config.defaultCpuMs, config.maxCpuMs);
 
     const granted = body.install.grantedCapabilities.filter((c) => tokenCaps.includes(c));
     const effective = effectiveCapabilities([...component.declaredCapabilities], granted);
@@ -93,7 +94,8 @@ export class ExecuteService {
       executionToken: token,
       effectiveCapabilities: [...effective],
       prepared,
-    });
+    }, { cpuMs, maxWorkersPerInstall: config.maxWorkersPerInstall, maxQueuePerInstall: config.maxQueuePerInstall });
+    this.deps.metrics.guestCpu.observe({ outcome: outcome.ok ? 'ok' : outcome.code }, outcome.cpuMs / 1000);
     for (const line of outcome.logs) {
       this.deps.logger[line.level]({ requestId: body.context.requestId, tenantId: body.context.tenantId, installId: body.context.installId, guest: true, fields: line.fields }, line.message);
     }

@@ -66,7 +66,9 @@ export class ComponentLoader {
       throw new AlgaError('E_BUNDLE_INVALID', `bundle manifest is invalid at ${first.path}: ${first.message}`, { issues: parsed.issues });
     }
     const manifest = parsed.manifest;
-    const transpiled = await this.options.transpileCache.get(contentHash, async () => bundle.component);
+    // Off the event loop: a cache miss (~0.5-1 s of jco) would otherwise stall every other
+    // install's requests on this runner (issue 8, isolation).
+    const transpiled = await this.options.transpileCache.get(contentHash, async () => bundle.component, { offThread: true });
     const declared = effectiveCapabilities(manifest.capabilities, manifest.capabilities);
     const interfaces = checkComponentWorld(transpiled, declared, 'E_CAPABILITY_DENIED');
     const modules: Record<string, WebAssembly.Module> = {};

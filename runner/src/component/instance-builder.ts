@@ -34,10 +34,18 @@ export interface LoadedGlue {
   interfaces: string[];
 }
 
+/** Told when the guest parks on an async host call (JSPI) and when it runs again. */
+export interface SuspendListener {
+  suspend(): void;
+  resume(): void;
+}
+
 /** Per-request state the import object delegates to. */
 export interface InstanceSlot {
   bindings: Record<string, HostFunctions>;
   hostCalls: number;
+  /** The running request's CPU clock: stopped while the guest waits on host I/O. */
+  clock?: SuspendListener;
 }
 
 export interface ComponentInstance {
@@ -67,7 +75,12 @@ export async function instantiateComponent(glue: LoadedGlue): Promise<ComponentI
           slot.hostCalls++;
           const fn = slot.bindings[iface]?.[name];
           if (!fn) throw new Error(`host function ${iface}#${name} is not bound`);
-          return fn(...args);
+          const result = fn(...args);
+          const clock = slot.clock;
+          if (!clock || !isPromiseLike(result)) return result;
+          // A promise here parks the guest's stack until it settles: that wait is not guest CPU.
+          clock.suspend();
+          return result.then((value) => { clock.resume(); return value; }, (err: unknown) => { clock.resume(); throw err; });
         };
       },
     });
@@ -94,6 +107,10 @@ export async function instantiateComponent(glue: LoadedGlue): Promise<ComponentI
     handle: (req) => handler.handle(req),
     memoryBytes: () => memories.reduce((sum, m) => sum + m.buffer.byteLength, 0),
   };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** `alga:extension/log` → `log`; anything outside the package is returned unchanged (and refused by the loader). */

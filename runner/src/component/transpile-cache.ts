@@ -1,6 +1,7 @@
 /**
  * Transpiles a component with jco once per (content hash, toolchain version) and keeps
  * the output on disk, so a restart or another replica on the same disk skips the ~1 s step.
+ * `{ offThread: true }` runs that step in a worker thread instead (`off-thread-transpile.ts`).
  */
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { AlgaError, installedPackageVersion } from '@alga-psa/extension-contracts';
 import { asyncImportsFor, handleExport } from './async-imports.ts';
+import { transpileOffThread } from './off-thread-transpile.ts';
 
 const jcoVersion = installedPackageVersion('@bytecodealliance/jco-transpile', import.meta.url);
 
@@ -25,7 +27,18 @@ export interface TranspiledComponent {
   exports: string[];
 }
 
-interface CacheMeta { imports: string[]; exports: string[]; coreFiles: string[] }
+export interface CacheMeta { imports: string[]; exports: string[]; coreFiles: string[] }
+
+export interface TranspileOptions {
+  /**
+   * Transpile in a worker thread. jco's transpile is synchronous wasm: in-thread, a 12 MB
+   * componentize-js component held the event loop for all of its 0.4-0.7 s; in a worker the
+   * loop's longest stall was 10-17 ms, for 0.3 s more in all (worker start-up and jco's own
+   * wasm compile). The gateway's publish precompute asks for it; the runner's loader keeps the
+   * in-thread default.
+   */
+  offThread?: boolean;
+}
 
 const glueName = 'component.js';
 
@@ -43,39 +56,42 @@ export class TranspileCache {
   }
 
   /** Concurrent callers for the same hash share one transpile. */
-  get(contentHash: string, component: () => Promise<Uint8Array>): Promise<TranspiledComponent> {
+  get(contentHash: string, component: () => Promise<Uint8Array>, options: TranspileOptions = {}): Promise<TranspiledComponent> {
     let pending = this.inFlight.get(contentHash);
     if (!pending) {
-      pending = this.load(contentHash, component).finally(() => this.inFlight.delete(contentHash));
+      pending = this.load(contentHash, component, options).finally(() => this.inFlight.delete(contentHash));
       this.inFlight.set(contentHash, pending);
     }
     return pending;
   }
 
-  private async load(contentHash: string, component: () => Promise<Uint8Array>): Promise<TranspiledComponent> {
+  private async load(contentHash: string, component: () => Promise<Uint8Array>, options: TranspileOptions): Promise<TranspiledComponent> {
     const dir = this.dirFor(contentHash);
     const cached = await readMeta(dir);
     if (cached) return { dir, glueFile: join(dir, glueName), ...cached };
-    return this.transpileInto(dir, await component());
+    const bytes = await component();
+    const meta = options.offThread ? await transpileOffThread(dir, bytes) : await transpileInto(dir, bytes);
+    return { dir, glueFile: join(dir, glueName), ...meta };
   }
+}
 
-  private async transpileInto(dir: string, bytes: Uint8Array): Promise<TranspiledComponent> {
-    const result = await transpileComponent(bytes);
-    const tmp = `${dir}.${randomBytes(6).toString('hex')}.tmp`;
-    await mkdir(tmp, { recursive: true });
-    for (const [name, data] of Object.entries(result.files)) {
-      await mkdir(dirname(join(tmp, name)), { recursive: true });
-      await writeFile(join(tmp, name), data);
-    }
-    await writeFile(join(tmp, 'meta.json'), JSON.stringify(result.meta));
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir).catch(async (err) => {
-      // Another process won the race with an identical result: keep theirs.
-      await rm(tmp, { recursive: true, force: true });
-      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    });
-    return { dir, glueFile: join(dir, glueName), ...result.meta };
+/** Transpile into `dir` (written under a temporary name, then renamed); the worker entry calls this too. */
+export async function transpileInto(dir: string, bytes: Uint8Array): Promise<CacheMeta> {
+  const result = await transpileComponent(bytes);
+  const tmp = `${dir}.${randomBytes(6).toString('hex')}.tmp`;
+  await mkdir(tmp, { recursive: true });
+  for (const [name, data] of Object.entries(result.files)) {
+    await mkdir(dirname(join(tmp, name)), { recursive: true });
+    await writeFile(join(tmp, name), data);
   }
+  await writeFile(join(tmp, 'meta.json'), JSON.stringify(result.meta));
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir).catch(async (err) => {
+    // Another process won the race with an identical result: keep theirs.
+    await rm(tmp, { recursive: true, force: true });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  });
+  return result.meta;
 }
 
 async function readMeta(dir: string): Promise<CacheMeta | undefined> {

@@ -17,6 +17,12 @@ export interface WorkerSettings {
   operator: OperatorSettings;
 }
 
+/** What a worker is started with: its settings and its SegmentBoard's shared memory. */
+export interface WorkerData {
+  settings: WorkerSettings;
+  board: SharedArrayBuffer;
+}
+
 export interface LoadMessage {
   type: 'load';
   contentHash: string;
@@ -41,8 +47,8 @@ export interface WorkerJob {
 
 /**
  * `reportStart`: set when the worker already holds another request. Only then can this one be
- * orphaned before it starts (its worker killed for the other's deadline) and safely re-run
- * elsewhere; the extra message is skipped in the common case.
+ * orphaned before its guest code runs (its worker killed for the other's deadline or CPU budget)
+ * and safely re-run elsewhere; the extra message is skipped in the common case.
  */
 export interface ExecuteMessage { type: 'execute'; id: number; job: WorkerJob; reportStart: boolean }
 export interface WarmMessage { type: 'warm'; contentHash: string; installId: string }
@@ -62,10 +68,17 @@ export type JobResult =
       durationMs: number;
       /** True when this request ran on an instance created for it (not reused). */
       coldInstance: boolean;
+      /** Guest CPU time: executing, not suspended on host I/O (GuestClock). */
+      cpuMs: number;
     }
-  | { ok: false; code: WorkerErrorCode; message: string; logs: GuestLogLine[]; hostCalls: number; durationMs: number };
+  | { ok: false; code: WorkerErrorCode; message: string; logs: GuestLogLine[]; hostCalls: number; durationMs: number; cpuMs: number };
 
 export type FromWorker =
+  /** Modules evaluated and listening: a worker is only used (or kept as the spare) from then on. */
+  | { type: 'ready' }
+  /** The guest is about to run (only with `reportStart`). */
   | { type: 'started'; id: number }
+  /** The guest parked on an async host call (`running: false`) or resumed, with its CPU so far. */
+  | { type: 'segment'; id: number; running: boolean; cpuMs: number }
   | { type: 'result'; id: number; result: JobResult }
   | { type: 'stats'; instancesLive: number };

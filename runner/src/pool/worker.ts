@@ -7,9 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { providerForInterface } from '../providers/index.ts';
 import type { HostFunctions, GuestLogLine, LogLevel, RequestScope } from '../providers/provider.ts';
 import { instantiateComponent, type ComponentInstance, type GuestResponse, type LoadedGlue } from '../component/instance-builder.ts';
-import type { FromWorker, JobResult, LoadMessage, ToWorker, WorkerJob, WorkerSettings } from './messages.ts';
+import type { FromWorker, JobResult, LoadMessage, ToWorker, WorkerData, WorkerJob, WorkerSettings } from './messages.ts';
+import { GuestClock } from './guest-clock.ts';
+import { SegmentBoard } from './segment-board.ts';
 
-const settings = workerData as WorkerSettings;
+const { settings, board: boardBuffer } = workerData as WorkerData;
+const board = new SegmentBoard(boardBuffer);
 const port = parentPort!;
 
 const glues = new Map<string, Promise<LoadedGlue>>();
@@ -39,6 +42,7 @@ port.on('message', (message: ToWorker) => {
   else if (message.type === 'execute') void execute(message.id, message.job, message.reportStart);
   else if (message.type === 'warm') void refill(message.installId, message.contentHash);
 });
+post({ type: 'ready' });
 
 function load(message: LoadMessage): void {
   interfacesByHash.set(message.contentHash, message.interfaces);
@@ -108,7 +112,6 @@ function reportStats(): void {
 }
 
 async function execute(id: number, job: WorkerJob, reportStart: boolean): Promise<void> {
-  if (reportStart) post({ type: 'started', id });
   const started = performance.now();
   const logs = new GuestLogBuffer(settings.logLimits);
   const key = keyOf(job.install.installId, job.contentHash);
@@ -123,15 +126,23 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
     instance = takeIdle(key);
     if (!instance) { instance = await newInstance(job.contentHash); coldInstance = true; }
   } catch (err) {
-    return finish({ ok: false, code: 'E_BUNDLE_INVALID', message: `component failed to instantiate: ${errorText(err)}`, logs: logs.lines, hostCalls: 0, durationMs: performance.now() - started });
+    return finish({ ok: false, code: 'E_BUNDLE_INVALID', message: `component failed to instantiate: ${errorText(err)}`, logs: logs.lines, hostCalls: 0, durationMs: performance.now() - started, cpuMs: 0 });
   }
   instance.slot.hostCalls = 0;
   instance.slot.bindings = bindProviders(job, logs);
   instance.uses++;
+  const clock = new GuestClock(id, board, (running, cpuMs) => post({ type: 'segment', id, running, cpuMs }));
+  instance.slot.clock = clock;
+  // Only from here on has guest code run: until then the pool may safely re-run this request elsewhere.
+  if (reportStart) post({ type: 'started', id });
   let response: GuestResponse;
+  let cpuMs = 0;
   try {
+    clock.start();
     response = await instance.handle(job.request);
+    cpuMs = clock.finish();
   } catch (err) {
+    cpuMs = clock.finish();
     const tooBig = instance.memoryBytes() >= job.memoryLimitBytes - oomHeadroom(job.memoryLimitBytes) || isOutOfMemory(err);
     discard(instance);
     return finish({
@@ -141,10 +152,12 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
       logs: logs.lines,
       hostCalls: instance.slot.hostCalls,
       durationMs: performance.now() - started,
+      cpuMs,
     });
   } finally {
     // Drop request-scoped bindings so nothing of this request stays reachable from the instance.
     instance.slot.bindings = {};
+    instance.slot.clock = undefined;
   }
   const hostCalls = instance.slot.hostCalls;
   const memoryBytes = instance.memoryBytes();
@@ -153,11 +166,11 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
   else putIdle(key, instance);
   if (overLimit) {
     // The install's limit can sit below the process-wide ceiling: a call that ends above it fails too.
-    return finish({ ok: false, code: 'E_MEMORY_LIMIT', message: `the extension grew to ${Math.round(memoryBytes / 1048576)} MiB, past its limit of ${Math.round(job.memoryLimitBytes / 1048576)} MiB`, logs: logs.lines, hostCalls, durationMs: performance.now() - started });
+    return finish({ ok: false, code: 'E_MEMORY_LIMIT', message: `the extension grew to ${Math.round(memoryBytes / 1048576)} MiB, past its limit of ${Math.round(job.memoryLimitBytes / 1048576)} MiB`, logs: logs.lines, hostCalls, durationMs: performance.now() - started, cpuMs });
   }
   const invalid = invalidResponse(response);
-  if (invalid) return finish({ ok: false, code: 'E_GUEST_TRAP', message: invalid, logs: logs.lines, hostCalls, durationMs: performance.now() - started });
-  finish({ ok: true, status: response.status, headers: response.headers, body: response.body, logs: logs.lines, hostCalls, durationMs: performance.now() - started, coldInstance });
+  if (invalid) return finish({ ok: false, code: 'E_GUEST_TRAP', message: invalid, logs: logs.lines, hostCalls, durationMs: performance.now() - started, cpuMs });
+  finish({ ok: true, status: response.status, headers: response.headers, body: response.body, logs: logs.lines, hostCalls, durationMs: performance.now() - started, coldInstance, cpuMs });
 }
 
 function bindProviders(job: WorkerJob, logs: GuestLogBuffer): Record<string, HostFunctions> {

@@ -82,7 +82,10 @@ export function parseKeyring(raw: unknown, source = 'keyring'): Keyring {
 export async function loadKeyring(path: string, opts: { createIfMissing: boolean }): Promise<Keyring> {
   const existing = await readKeyringFile(path);
   if (existing) return existing;
-  if (!opts.createIfMissing) throw new AlgaError('E_SECRETS_UNAVAILABLE', `keyring file ${path} does not exist`);
+  // Missing is an error unless the caller chose creation: a new key would silently orphan every secret sealed under the old one.
+  if (!opts.createIfMissing) {
+    throw new AlgaError('E_SECRETS_UNAVAILABLE', `keyring file ${path} does not exist: set ALGA_KEYRING_FILE to the path of the existing keyring`);
+  }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const keyring = generateKeyring();
   const tmp = await writeTempFile(path, keyring);

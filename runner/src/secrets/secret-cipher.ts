@@ -11,7 +11,7 @@
  * Envelope values dispatch by prefix: `local:v1:` → local keyring, `vault:v` → Vault transit. Anything else,
  * or a prefix whose backend is not configured, is reported in `failed` (never treated as plaintext or base64).
  */
-import { AlgaError } from '@alga-psa/extension-contracts';
+import { AlgaError, missingInProduction, runtimeMode } from '@alga-psa/extension-contracts';
 import { LOCAL_PREFIX, LocalKeyringCipher, loadKeyring } from './local-keyring.ts';
 import { VAULT_PREFIX, VaultTransitCipher, type VaultTransitOptions } from './vault-transit-cipher.ts';
 import { SecretValues } from './secret-values.ts';
@@ -118,19 +118,32 @@ export async function createSecretCipher(config: SecretBackendConfig): Promise<S
 }
 
 /**
- * Reads ALGA_SECRETS_BACKEND (local|vault), ALGA_KEYRING_FILE, VAULT_ADDR, VAULT_TOKEN, VAULT_TOKEN_FILE,
- * ALGA_VAULT_TRANSIT_MOUNT, ALGA_VAULT_TRANSIT_KEY, VAULT_NAMESPACE, ALGA_VAULT_TIMEOUT_MS; defaults: local with
- * ./data/keyring.json created if missing. With `vault`, ALGA_KEYRING_FILE (if set) names the keyring that still
- * decrypts old `local:` values; it must exist.
+ * Reads ALGA_SECRETS_BACKEND (local|vault), ALGA_KEYRING_FILE, ALGA_KEYRING_CREATE, VAULT_ADDR, VAULT_TOKEN,
+ * VAULT_TOKEN_FILE, ALGA_VAULT_TRANSIT_MOUNT, ALGA_VAULT_TRANSIT_KEY, VAULT_NAMESPACE, ALGA_VAULT_TIMEOUT_MS, and
+ * NODE_ENV for the mode (sdk/contracts runtime-mode.ts). The gateway and a stand-alone runner both call this, so they
+ * decrypt with the same backend from the same variables.
+ *
+ * Local keyring: a file that goes missing (a wrong mount path) must never be replaced by a new key, which would make
+ * every stored secret undecryptable without a word. So it is created only in development, and only for the embedded
+ * default (`defaults.keyringFile`, else ./data/keyring.json) or with ALGA_KEYRING_CREATE=true. In production,
+ * ALGA_KEYRING_FILE must name an existing keyring. With `vault`, ALGA_KEYRING_FILE (if set) names the keyring that
+ * still decrypts old `local:` values; it must exist.
  */
-export function secretBackendConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SecretBackendConfig {
+export function secretBackendConfigFromEnv(env: NodeJS.ProcessEnv = process.env, defaults: { keyringFile?: string } = {}): SecretBackendConfig {
   const value = (name: string): string | undefined => {
     const v = env[name]?.trim();
     return v ? v : undefined;
   };
+  const mode = runtimeMode(env);
   const backend = value('ALGA_SECRETS_BACKEND') ?? 'local';
   if (backend === 'local') {
-    return { backend: 'local', keyringFile: value('ALGA_KEYRING_FILE') ?? DEFAULT_KEYRING_FILE, createIfMissing: true };
+    const keyringFile = value('ALGA_KEYRING_FILE');
+    const create = keyringCreateFlag(value('ALGA_KEYRING_CREATE'));
+    const missing = missingInProduction(mode, [{ variable: 'ALGA_KEYRING_FILE', present: Boolean(keyringFile), meaning: 'the path of the existing local keyring (or set ALGA_SECRETS_BACKEND=vault)' }]);
+    if (missing.length > 0) throw new AlgaError('E_VALIDATION', missing.join('; '));
+    if (mode === 'production' && create) throw new AlgaError('E_VALIDATION', 'ALGA_KEYRING_CREATE=true is refused in production (NODE_ENV=production): the keyring is never created there; point ALGA_KEYRING_FILE at the existing one');
+    if (keyringFile) return { backend: 'local', keyringFile, createIfMissing: create ?? false };
+    return { backend: 'local', keyringFile: defaults.keyringFile ?? DEFAULT_KEYRING_FILE, createIfMissing: create ?? true };
   }
   if (backend !== 'vault') throw new AlgaError('E_VALIDATION', `ALGA_SECRETS_BACKEND must be "local" or "vault", not "${backend}"`);
   const endpoint = value('VAULT_ADDR');
@@ -156,4 +169,12 @@ export function secretBackendConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
   const keyringFile = value('ALGA_KEYRING_FILE');
   if (keyringFile) config.keyringFile = keyringFile;
   return config;
+}
+
+/** ALGA_KEYRING_CREATE: true/false (1/0); undefined when unset. */
+function keyringCreateFlag(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  throw new AlgaError('E_VALIDATION', `ALGA_KEYRING_CREATE must be "true" or "false", not "${text.slice(0, 20)}"`);
 }

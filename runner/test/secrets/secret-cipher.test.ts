@@ -11,11 +11,11 @@ afterEach(async () => {
 });
 
 describe('secretBackendConfigFromEnv', () => {
-  it('defaults to the local keyring at ./data/keyring.json, created if missing', () => {
+  it('defaults to the local keyring at ./data/keyring.json, created if missing; an explicit ALGA_KEYRING_FILE is never created (a wrong mount must not start with an empty keyring)', () => {
     expect(secretBackendConfigFromEnv({})).toEqual({ backend: 'local', keyringFile: DEFAULT_KEYRING_FILE, createIfMissing: true });
     expect(DEFAULT_KEYRING_FILE).toBe('./data/keyring.json');
     expect(secretBackendConfigFromEnv({ ALGA_SECRETS_BACKEND: 'local', ALGA_KEYRING_FILE: '/etc/alga/keyring.json' }))
-      .toEqual({ backend: 'local', keyringFile: '/etc/alga/keyring.json', createIfMissing: true });
+      .toEqual({ backend: 'local', keyringFile: '/etc/alga/keyring.json', createIfMissing: false });
   });
 
   it('reads every Vault variable', () => {

@@ -9,10 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
 import * as tar from 'tar';
+import { unpackTarGz } from './bundle-unpack.ts';
 import { AlgaError } from './errors.ts';
+
+export { isSafeArchivePath } from './bundle-unpack.ts';
 
 export const bundleComponentPath = 'component.wasm';
 export const bundleManifestPath = 'manifest.json';
@@ -21,14 +23,26 @@ export const bundleUiPrefix = 'ui/';
 export interface BundleLimits {
   /** Archive size (compressed). */
   maxBundleBytes: number;
-  /** Sum of all unpacked entries: a gzip bomb stops here, not in memory. */
+  /**
+   * The inflated archive (the tar stream: entries with their headers). Inflation stops as soon
+   * as it is passed, so a gzip bomb costs at most this much, never its full size.
+   */
   maxUnpackedBytes: number;
+  /** Any one entry (`component.wasm`, a `ui/` file), refused from its tar header. */
+  maxEntryBytes: number;
+  /** `manifest.json`, refused with its own code, `E_MANIFEST_TOO_LARGE`. */
+  maxManifestBytes: number;
   maxEntries: number;
 }
 
 export const defaultBundleLimits: BundleLimits = {
   maxBundleBytes: 32 * 1024 * 1024,
   maxUnpackedBytes: 96 * 1024 * 1024,
+  // A componentize-js component is ~12 MB (SpiderMonkey): 64 MiB leaves 5x headroom.
+  maxEntryBytes: 64 * 1024 * 1024,
+  // The largest sample manifest is 1.7 KB. It is parsed and validated on the event loop and
+  // stored with every version (each registry listing reads it back), so it stays small.
+  maxManifestBytes: 256 * 1024,
   maxEntries: 2000,
 };
 
@@ -67,51 +81,24 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-/** A safe relative archive path: no absolute paths, no `..`, no backslashes, no NUL. */
-export function isSafeArchivePath(path: string): boolean {
-  if (!path || path.includes('\0') || path.includes('\\') || path.startsWith('/')) return false;
-  const normalized = posix.normalize(path);
-  return normalized === path.replace(/^\.\//, '') && !normalized.split('/').includes('..');
-}
-
-/** Read a bundle in memory, enforcing limits and rejecting traversal, links and duplicate entries. */
-export async function readBundle(bytes: Uint8Array, limits: BundleLimits = defaultBundleLimits): Promise<BundleContents> {
-  if (bytes.byteLength > limits.maxBundleBytes) {
-    throw new AlgaError('E_BUNDLE_TOO_LARGE', `bundle is ${bytes.byteLength} bytes; the limit is ${limits.maxBundleBytes}`);
+/**
+ * Read a bundle in memory, enforcing limits and rejecting traversal, links and duplicate entries.
+ * The archive is inflated as a stream and refused at the first cap it passes (`bundle-unpack.ts`).
+ */
+export async function readBundle(bytes: Uint8Array, limits: Partial<BundleLimits> = {}): Promise<BundleContents> {
+  const caps: BundleLimits = { ...defaultBundleLimits, ...limits };
+  if (bytes.byteLength > caps.maxBundleBytes) {
+    throw new AlgaError('E_BUNDLE_TOO_LARGE', `bundle is ${bytes.byteLength} bytes; the limit is ${caps.maxBundleBytes}`);
   }
-  let tarBytes: Buffer;
-  try {
-    tarBytes = gunzipSync(bytes, { maxOutputLength: limits.maxUnpackedBytes + 1024 * 1024 });
-  } catch (err) {
-    const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-    throw tooBig
-      ? new AlgaError('E_BUNDLE_TOO_LARGE', `bundle unpacks to more than ${limits.maxUnpackedBytes} bytes`)
-      : new AlgaError('E_BUNDLE_INVALID', 'bundle is not a gzipped tar archive');
-  }
-  const files = new Map<string, Uint8Array>();
-  let problem: AlgaError | undefined;
-  let total = 0;
-  const parser = new tar.Parser({ strict: true });
-  parser.on('entry', (entry: tar.ReadEntry) => {
-    const path = entry.path.replace(/^\.\//, '');
-    const fail = (e: AlgaError) => { problem ??= e; entry.resume(); };
-    if (entry.type === 'Directory') return entry.resume();
-    if (entry.type !== 'File' && entry.type !== 'OldFile') return fail(new AlgaError('E_BUNDLE_INVALID', `bundle entry ${JSON.stringify(path)} is a ${entry.type}; only regular files are allowed`));
-    if (!isSafeArchivePath(path)) return fail(new AlgaError('E_BUNDLE_INVALID', `bundle entry ${JSON.stringify(path)} escapes the bundle root`));
-    if (files.has(path)) return fail(new AlgaError('E_BUNDLE_INVALID', `bundle entry ${JSON.stringify(path)} appears twice`));
-    if (files.size >= limits.maxEntries) return fail(new AlgaError('E_BUNDLE_TOO_LARGE', `bundle has more than ${limits.maxEntries} entries`));
-    const chunks: Buffer[] = [];
-    entry.on('data', (c: Buffer) => { total += c.length; chunks.push(c); });
-    entry.on('end', () => files.set(path, new Uint8Array(Buffer.concat(chunks))));
+  const files = await unpackTarGz(bytes, {
+    maxInflatedBytes: caps.maxUnpackedBytes,
+    maxEntries: caps.maxEntries,
+    entryCap: (path) => path === bundleManifestPath
+      ? { maxBytes: caps.maxManifestBytes, code: 'E_MANIFEST_TOO_LARGE' }
+      : { maxBytes: caps.maxEntryBytes, code: 'E_BUNDLE_TOO_LARGE' },
+    refusePath: (path) => path === bundleManifestPath || path === bundleComponentPath || path.startsWith(bundleUiPrefix) ? undefined
+      : `bundle entry ${JSON.stringify(path)} is not allowed (only ${bundleManifestPath}, ${bundleComponentPath} and ${bundleUiPrefix}**)`,
   });
-  await new Promise<void>((resolve, reject) => {
-    parser.on('error', reject);
-    parser.on('warn', (_code: string, message: string) => { problem ??= new AlgaError('E_BUNDLE_INVALID', `bundle archive is malformed: ${message}`); });
-    parser.on('end', resolve);
-    parser.end(tarBytes);
-  }).catch(() => { problem ??= new AlgaError('E_BUNDLE_INVALID', 'bundle archive is malformed'); });
-  if (problem) throw problem;
-  if (total > limits.maxUnpackedBytes) throw new AlgaError('E_BUNDLE_TOO_LARGE', `bundle unpacks to more than ${limits.maxUnpackedBytes} bytes`);
 
   const manifestBytes = files.get(bundleManifestPath);
   const component = files.get(bundleComponentPath);
@@ -126,9 +113,6 @@ export async function readBundle(bytes: Uint8Array, limits: BundleLimits = defau
   const uiFiles = new Map<string, Uint8Array>();
   for (const [path, data] of files) {
     if (path.startsWith(bundleUiPrefix)) uiFiles.set(path.slice(bundleUiPrefix.length), data);
-    else if (path !== bundleManifestPath && path !== bundleComponentPath) {
-      throw new AlgaError('E_BUNDLE_INVALID', `bundle entry ${JSON.stringify(path)} is not allowed (only ${bundleManifestPath}, ${bundleComponentPath} and ${bundleUiPrefix}**)`);
-    }
   }
   return { manifestJson, component, uiFiles };
 }

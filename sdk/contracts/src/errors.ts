@@ -22,6 +22,7 @@ export const errorCatalog = {
   E_SIGNATURE_INVALID: { status: 422, message: 'bundle signature is invalid' },
   E_UNDECLARED_IMPORT: { status: 422, message: 'component imports an interface no declared capability covers' },
   E_BUNDLE_TOO_LARGE: { status: 413, message: 'bundle exceeds the size limit' },
+  E_MANIFEST_TOO_LARGE: { status: 413, message: 'manifest.json exceeds its size limit' },
   E_VERSION_EXISTS: { status: 409, message: 'this extension version is already published' },
   E_CONFLICT: { status: 409, message: 'conflict' },
   E_CONSENT_REQUIRED: { status: 409, message: 'the new version needs an admin to consent to more capabilities' },
@@ -34,6 +35,8 @@ export const errorCatalog = {
   E_GUEST_TRAP: { status: 502, message: 'the extension failed while handling the request' },
   E_DEADLINE: { status: 504, message: 'the extension did not answer before its deadline' },
   E_MEMORY_LIMIT: { status: 507, message: 'the extension exceeded its memory limit' },
+  // 508 Loop Detected (RFC 5842): the guest computed past its CPU budget; 504 stays "too slow to answer".
+  E_CPU_LIMIT: { status: 508, message: 'the extension used more CPU time than its budget' },
   E_SECRETS_UNAVAILABLE: { status: 503, message: 'secrets could not be decrypted right now' },
   E_OVERLOADED: { status: 503, message: 'the runner is at capacity; retry shortly' },
   E_RUNNER_UNAVAILABLE: { status: 503, message: 'the extension runner is unreachable' },

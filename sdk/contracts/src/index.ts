@@ -6,3 +6,5 @@ export * from './manifest.ts';
 export * from './package-version.ts';
 export * from './bundle-signature.ts';
 export * from './read-capped.ts';
+export * from './runtime-mode.ts';
+export * from './http-server-timeouts.ts';

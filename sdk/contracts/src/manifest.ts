@@ -362,6 +362,11 @@ const uiEntrySchema = z.string().superRefine((entry, ctx) => {
 const limitsSchema = z.strictObject({
   timeoutMs: z.number().int().min(1).max(300_000).optional(),
   memoryMb: z.number().int().min(16).max(4096).optional(),
+  /**
+   * CPU budget per request: time the guest executes, not time it waits on host I/O. At least
+   * 10 ms: the runner's thread CPU clock advances in steps of up to 4 ms (scheduler ticks).
+   */
+  cpuMs: z.number().int().min(10).max(300_000).optional(),
 });
 
 export const manifestSchema = z
@@ -494,18 +499,21 @@ export function declaredInterfaces(manifest: { capabilities: readonly string[] }
   return out;
 }
 
-/** Manifest limits above the operator's maxima (paths `$.limits.timeoutMs` / `$.limits.memoryMb`). */
+/** Manifest limits above the operator's maxima (paths `$.limits.timeoutMs` / `.memoryMb` / `.cpuMs`). */
 export function checkLimitsAgainstOperator(
   manifest: Pick<Manifest, 'limits'>,
-  operator: { maxTimeoutMs: number; maxMemoryMb: number },
+  operator: { maxTimeoutMs: number; maxMemoryMb: number; maxCpuMs?: number },
 ): ManifestIssue[] {
   const issues: ManifestIssue[] = [];
-  const { timeoutMs, memoryMb } = manifest.limits ?? {};
+  const { timeoutMs, memoryMb, cpuMs } = manifest.limits ?? {};
   if (timeoutMs !== undefined && timeoutMs > operator.maxTimeoutMs) {
     issues.push({ path: '$.limits.timeoutMs', message: `timeoutMs ${timeoutMs} exceeds the operator maximum ${operator.maxTimeoutMs}` });
   }
   if (memoryMb !== undefined && memoryMb > operator.maxMemoryMb) {
     issues.push({ path: '$.limits.memoryMb', message: `memoryMb ${memoryMb} exceeds the operator maximum ${operator.maxMemoryMb}` });
+  }
+  if (cpuMs !== undefined && operator.maxCpuMs !== undefined && cpuMs > operator.maxCpuMs) {
+    issues.push({ path: '$.limits.cpuMs', message: `cpuMs ${cpuMs} exceeds the operator maximum ${operator.maxCpuMs}` });
   }
   return issues;
 }

@@ -506,6 +506,24 @@ describe('limits', () => {
     expect(badPaths({ ...minimal(), limits: { memoryMb: 15 } })).toEqual(['$.limits.memoryMb']);
     expect(badPaths({ ...minimal(), limits: { memoryMb: 64.5 } })).toEqual(['$.limits.memoryMb']);
   });
+  it('accepts limits.cpuMs from 10 to 300000 ms and rejects less, more, non-integers and strings', () => {
+    expect(parseManifest({ ...minimal(), limits: { cpuMs: 10 } }).ok).toBe(true);
+    expect(badPaths({ ...minimal(), limits: { cpuMs: 9 } })).toEqual(['$.limits.cpuMs']);
+    const r = parseManifest({ ...minimal(), limits: { timeoutMs: 5000, memoryMb: 64, cpuMs: 300000 } });
+    expect(r.ok && r.manifest.limits).toEqual({ timeoutMs: 5000, memoryMb: 64, cpuMs: 300000 });
+    expect(badPaths({ ...minimal(), limits: { cpuMs: 0 } })).toEqual(['$.limits.cpuMs']);
+    expect(badPaths({ ...minimal(), limits: { cpuMs: 300001 } })).toEqual(['$.limits.cpuMs']);
+    expect(badPaths({ ...minimal(), limits: { cpuMs: 12.5 } })).toEqual(['$.limits.cpuMs']);
+    expect(badPaths({ ...minimal(), limits: { cpuMs: '100' } })).toEqual(['$.limits.cpuMs']);
+  });
+  it('checkLimitsAgainstOperator reports limits.cpuMs above the operator maximum, when one is given', () => {
+    const m = assertManifest({ ...minimal(), limits: { cpuMs: 2000 } });
+    expect(checkLimitsAgainstOperator(m, { maxTimeoutMs: 1, maxMemoryMb: 16, maxCpuMs: 2000 })).toEqual([]);
+    expect(checkLimitsAgainstOperator(m, { maxTimeoutMs: 1, maxMemoryMb: 16, maxCpuMs: 1000 })).toEqual([
+      { path: '$.limits.cpuMs', message: 'cpuMs 2000 exceeds the operator maximum 1000' },
+    ]);
+    expect(checkLimitsAgainstOperator(m, { maxTimeoutMs: 1, maxMemoryMb: 16 })).toEqual([]);
+  });
   it('checkLimitsAgainstOperator reports limits above the operator maxima', () => {
     const m = assertManifest({ ...minimal(), limits: { timeoutMs: 60000, memoryMb: 512 } });
     expect(checkLimitsAgainstOperator(m, { maxTimeoutMs: 60000, maxMemoryMb: 512 })).toEqual([]);

@@ -136,8 +136,19 @@ export class Router {
   }
 }
 
+/**
+ * Running out of memory is the host's to answer (507, the instance discarded), not the route's:
+ * caught here it would come back as an ordinary 500 from an instance that is near its limit.
+ */
+function isResourceExhaustion(err: unknown): boolean {
+  // SpiderMonkey throws its OOM as the bare string "out of memory", not as an Error.
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return /^InternalError|out of memory|allocation size overflow|too much recursion/i.test(text);
+}
+
 function guard(run: () => Response | Promise<Response>, ctx: Context): Response | Promise<Response> {
   const failed = (err: unknown): Response => {
+    if (isResourceExhaustion(err)) throw err;
     const error = err instanceof Error ? err : new Error(String(err));
     // The stack names bundled-JS positions; the host maps them to the TypeScript source.
     ctx.log.error(`unhandled error: ${error.message}`, { stack: error.stack ?? '', name: error.name });

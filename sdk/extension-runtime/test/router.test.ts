@@ -61,6 +61,13 @@ describe('router', () => {
     expect(state.logs.map((l) => l.level)).toEqual(['error', 'error']);
     expect(Object.fromEntries(state.logs[0].fields).stack).toContain('boom');
   });
+
+  it('running out of memory is not caught: it reaches the host, which answers 507 and discards the instance', async () => {
+    // SpiderMonkey throws its OOM as a bare string.
+    const app = createRouter().get('/oom', () => { throw 'out of memory'; }).get('/oom2', () => { throw new RangeError('out of memory'); });
+    expect(() => app.handle(req('GET', '/oom'))).toThrow('out of memory');
+    expect(() => app.handle(req('GET', '/oom2'))).toThrow('out of memory');
+  });
 });
 
 describe('ctx host calls', () => {
