@@ -16,7 +16,7 @@ import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { generatePublisherKey, runtimeMode, signBundle } from '@alga-psa/extension-contracts';
+import { generatePublisherKey, runtimeMode, signBundle, startupChecks } from '@alga-psa/extension-contracts';
 import { createSecretCipher, secretBackendConfigFromEnv } from '@alga-psa/runner/secrets/secret-cipher';
 import type { CachedBuild } from '../../sdk/cli/src/build/build-cache.ts';
 import { gatewayConfigFromEnv } from './config.ts';
@@ -25,20 +25,11 @@ import { ExecutionKeys } from './proxy/execution-keys.ts';
 const samplesDir = fileURLToPath(new URL('../../samples/', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Every start-up problem at once, each naming the variable to set, then a non-zero exit. */
-function refuseToStart(problems: string[]): never {
-  process.stderr.write(`alga gateway: cannot start:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
-  process.exit(1);
-}
-
-const problems: string[] = [];
-function attempt<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch (err) {
-    problems.push((err as Error).message);
-    return undefined;
-  }
+const startup = startupChecks('alga gateway');
+const { attempt } = startup;
+/** A declaration, not a const arrow: TypeScript narrows after a call only through declared `never` functions. */
+function refuseToStart(extra: string[] = []): never {
+  return startup.refuse(extra);
 }
 
 /** Dev-only secrets that must survive restarts live in the data dir with mode 0600. */
@@ -55,7 +46,7 @@ async function persistentSecret(path: string, make: () => string): Promise<strin
 
 // Configuration and credentials first: they are cheap, and a production deployment missing one
 // must fail in a second, not after the sample builds and the database.
-const mode = attempt(() => runtimeMode(process.env)) ?? refuseToStart(problems);
+const mode = attempt(() => runtimeMode(process.env)) ?? refuseToStart();
 const development = mode === 'development';
 const dataDir = resolve(process.env.ALGA_DATA_DIR ?? './data');
 let generated: { operatorToken: string; runnerServiceToken: string } | undefined;
@@ -70,7 +61,7 @@ if (development) {
 const config = attempt(() => gatewayConfigFromEnv(process.env, { dataDir, ...generated }));
 // The data-dir keyring is the embedded default (created in development); production needs ALGA_KEYRING_FILE.
 const secretsConfig = attempt(() => secretBackendConfigFromEnv(process.env, { keyringFile: join(dataDir, 'keyring.json') }));
-if (!config || !secretsConfig) refuseToStart(problems);
+if (!config || !secretsConfig) refuseToStart();
 const [cipherLoad, keysLoad] = await Promise.allSettled([
   createSecretCipher(secretsConfig),
   ExecutionKeys.load(config.executionKeysFile ?? join(dataDir, 'execution-keys.json'), { createIfMissing: development }),

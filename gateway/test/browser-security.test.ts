@@ -7,21 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { startGatewayHarness, type Caller, type GatewayHarness } from '../../test-setup/gateway-harness.ts';
-import { launchChromium } from '../../test-setup/browser.ts';
+import { adminPage, launchChromium } from '../../test-setup/browser.ts';
 
 interface AttackReport { origin: string; cookie: unknown; storage: unknown; parent: unknown; apiKey: unknown; installs: unknown; sw: unknown }
-
-/** A platform-origin page (any gateway URL the browser renders) where the admin logs in, as the web UI would. */
-async function adminPage(context: BrowserContext, gatewayUrl: string, apiKey: string): Promise<{ page: Page; csrfToken: string }> {
-  const page = await context.newPage();
-  await page.goto(`${gatewayUrl}/healthz`);
-  const csrfToken = await page.evaluate(async (key) => {
-    const res = await fetch('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: key }) });
-    if (res.status !== 200) throw new Error(`login ${res.status}`);
-    return ((await res.json()) as { csrfToken: string }).csrfToken;
-  }, apiKey);
-  return { page, csrfToken };
-}
 
 async function report(target: Page | Frame): Promise<AttackReport> {
   await target.waitForFunction(() => document.title === 'done', undefined, { timeout: 10_000 });

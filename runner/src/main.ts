@@ -1,28 +1,19 @@
 /** Stand-alone runner process: `node runner/src/main.ts` (configuration from the environment, see README). */
-import { runtimeMode } from '@alga-psa/extension-contracts';
+import { runtimeMode, startupChecks } from '@alga-psa/extension-contracts';
 import { runnerConfigFromEnv } from './config.ts';
 import { createSecretCipher, secretBackendConfigFromEnv } from './secrets/secret-cipher.ts';
 
-/** Every start-up problem at once, each naming the variable to set, then a non-zero exit. */
-function refuseToStart(problems: string[]): never {
-  process.stderr.write(`alga runner: cannot start:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
-  process.exit(1);
-}
-
-const problems: string[] = [];
-function attempt<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch (err) {
-    problems.push((err as Error).message);
-    return undefined;
-  }
+const startup = startupChecks('alga runner');
+const { attempt } = startup;
+/** A declaration, not a const arrow: TypeScript narrows after a call only through declared `never` functions. */
+function refuseToStart(extra: string[] = []): never {
+  return startup.refuse(extra);
 }
 const config = attempt(() => runnerConfigFromEnv());
 // The gateway's variables and rules, so both ends decrypt with the same backend; in production a
 // missing keyring or Vault setting stops start-up here rather than answering every read `unavailable`.
 const secrets = attempt(() => secretBackendConfigFromEnv(process.env));
-if (!config || !secrets) refuseToStart(problems);
+if (!config || !secrets) refuseToStart();
 const secretCipher = await createSecretCipher(secrets).catch((err: unknown) => refuseToStart([(err as Error).message]));
 
 // Only now the service itself (express, the worker pool): a refusal above costs little more than a Node start.

@@ -45,3 +45,32 @@ export function missingInProduction(mode: RuntimeMode, requirements: ProductionR
   return requirements.filter((r) => !r.present)
     .map((r) => `${r.variable} must be set in production (NODE_ENV=production): ${r.meaning}; nothing is generated in its place`);
 }
+
+/**
+ * Collects every start-up problem of a service's main, so the operator sees them all at once,
+ * each naming the variable to set, and then exits non-zero.
+ *
+ * @example
+ *   const startup = startupChecks('alga runner');
+ *   const config = startup.attempt(() => runnerConfigFromEnv());
+ *   if (!config) startup.refuse();
+ */
+export function startupChecks(service: string) {
+  const problems: string[] = [];
+  const refuse = (extra: string[] = []): never => {
+    process.stderr.write(`${service}: cannot start:\n${[...problems, ...extra].map((p) => `  ${p}`).join('\n')}\n`);
+    process.exit(1);
+  };
+  return {
+    problems,
+    refuse,
+    attempt<T>(read: () => T): T | undefined {
+      try {
+        return read();
+      } catch (err) {
+        problems.push((err as Error).message);
+        return undefined;
+      }
+    },
+  };
+}

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { startGatewayHarness, type Caller, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
-import { launchChromium } from '../../../test-setup/browser.ts';
+import { adminPage, launchChromium } from '../../../test-setup/browser.ts';
 import { helloVariant } from '../../../test-setup/bundles.ts';
 import { bundleUiScript, extensionUiBundles, uiUsingClient } from '../../../test-setup/extension-ui.ts';
 import type * as ClientModule from '../src/client.ts';
@@ -93,18 +93,6 @@ async function uiFiles(): Promise<Record<string, string>> {
     'bundled-app.js': await bundleUiScript(bundledAppTs),
     'no-sdk.html': '<!doctype html><html><head><meta charset="utf-8"><title>no sdk</title></head><body>This page never loads the SDK.</body></html>',
   };
-}
-
-/** A platform-origin page where the admin logged in, as the web UI does (see gateway/test/browser-security.test.ts). */
-async function adminPage(context: BrowserContext, gatewayUrl: string, apiKey: string): Promise<{ page: Page; csrfToken: string }> {
-  const page = await context.newPage();
-  await page.goto(`${gatewayUrl}/healthz`);
-  const csrfToken = await page.evaluate(async (key) => {
-    const res = await fetch('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: key }) });
-    if (res.status !== 200) throw new Error(`login ${res.status}`);
-    return ((await res.json()) as { csrfToken: string }).csrfToken;
-  }, apiKey);
-  return { page, csrfToken };
 }
 
 /**
