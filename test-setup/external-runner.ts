@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SecretBackendConfig } from '../runner/src/secrets/secret-cipher.ts';
+import type { SecretBackendConfig } from '@alga-psa/extension-host/secrets/secret-cipher';
 import type { ExternalRunnerContext } from './gateway-harness.ts';
 import { runnerMain } from './service-process.ts';
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
-import { createRunner, runnerConfigFromEnv, FileBundleStore, type Runner, type RunnerConfig, type RunnerOptions } from '../runner/src/index.ts';
+import { createRunner, runnerConfigFromEnv, type Runner, type RunnerConfig, type RunnerOptions } from '@alga-psa/runner';
+import { FileBundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { sampleBundle } from './samples.ts';
 
 export interface RunnerHarness {

@@ -17,8 +17,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { generatePublisherKey, runtimeMode, signBundle, startupChecks } from '@alga-psa/extension-contracts';
-import { createSecretCipher, secretBackendConfigFromEnv } from '@alga-psa/runner/secrets/secret-cipher';
-import type { CachedBuild } from '../../sdk/cli/src/build/build-cache.ts';
+import { createSecretCipher, secretBackendConfigFromEnv } from '@alga-psa/extension-host/secrets/secret-cipher';
+import type { CachedBuild } from '@alga-psa/cli/build/build-cache';
 import { gatewayConfigFromEnv } from './config.ts';
 import { ExecutionKeys } from './proxy/execution-keys.ts';
 
@@ -73,14 +73,15 @@ const secretCipher = cipherLoad.value;
 const executionKeys = keysLoad.value;
 
 // Only now the heavy modules (express, knex, PGlite, the runner): a refusal above costs little more than a Node start.
-const [{ FileBundleStore, TranspileCache, createRunner, runnerConfigFromEnv }, { migrateLatest, openDatabase }, { createGateway }] = await Promise.all([
-  import('@alga-psa/runner'), import('./db/database.ts'), import('./index.ts'),
+const [{ createRunner, runnerConfigFromEnv }, { FileBundleStore }, { TranspileCache }, { migrateLatest, openDatabase }, { createGateway }] = await Promise.all([
+  import('@alga-psa/runner'), import('@alga-psa/extension-host/component/bundle-store'), import('@alga-psa/extension-host/component/transpile-cache'),
+  import('./db/database.ts'), import('./index.ts'),
 ]);
 
 // Build first: componentize needs ~800 MB of wasm memory, above the runner's ceiling set below.
 const samples: CachedBuild[] = [];
 if (development) {
-  const { buildCached } = await import('../../sdk/cli/src/build/build-cache.ts');
+  const { buildCached } = await import('@alga-psa/cli/build/build-cache');
   say('alga: building samples (cached in .alga-cache/ after the first start)…');
   for (const name of (await readdir(samplesDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
     const t = Date.now();

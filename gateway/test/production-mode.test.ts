@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyring, saveKeyring } from '../../runner/src/secrets/local-keyring.ts';
+import { generateKeyring, saveKeyring } from '@alga-psa/extension-host/secrets/local-keyring';
 import { ExecutionKeys } from '../src/proxy/execution-keys.ts';
 import { gatewayMain, runUntilExit, runUntilReady } from '../../test-setup/service-process.ts';
 

@@ -18,12 +18,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
-import { createRunner, runnerConfigFromEnv, FileBundleStore } from '../src/index.ts';
+import { createRunner, runnerConfigFromEnv } from '../src/index.ts';
+import { FileBundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { sampleBundle } from '../../test-setup/samples.ts';
 import { startVaultTransitServer } from '../../gateway/test-support/vault-transit-server.ts';
 import { startGatewayHarness } from '../../test-setup/gateway-harness.ts';
 import { sampleVariant } from '../../test-setup/bundles.ts';
-import { createSecretCipher } from '../src/secrets/secret-cipher.ts';
+import { createSecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 import { sequential, throughput } from './bench-lib.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

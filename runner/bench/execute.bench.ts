@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as esbuild from 'esbuild';
 import { Pool } from 'undici';
 import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
-import { FileBundleStore } from '../src/component/bundle-store.ts';
+import { FileBundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { buildCached } from '../../sdk/cli/src/build/build-cache.ts';
 import { sequential, startProcess, throughput, type LatencyStats } from './bench-lib.ts';
 

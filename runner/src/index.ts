@@ -13,8 +13,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import { executionTokenClockToleranceSec, executionTokenVerifier, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
 import { readRunnerTls, type RunnerConfig } from './config.ts';
-import { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
-import { TranspileCache } from './component/transpile-cache.ts';
+import { FileBundleStore, type BundleStore } from '@alga-psa/extension-host/component/bundle-store';
+import { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
 import { ComponentLoader } from './component/component-loader.ts';
 import { WorkerPool } from './pool/worker-pool.ts';
 import { ExecuteService } from './api/execute-service.ts';
@@ -23,12 +23,9 @@ import { createRunnerApp } from './api/http-app.ts';
 import { createRunnerMetrics } from './metrics.ts';
 import type { OperatorSettings } from './providers/provider.ts';
 import { SecretCache } from './secrets/secret-cache.ts';
-import type { SecretCipher } from './secrets/secret-cipher.ts';
+import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 
 export { runnerConfigFromEnv, type RunnerConfig } from './config.ts';
-export { FileBundleStore, type BundleStore } from './component/bundle-store.ts';
-export { TranspileCache, toolchainVersion } from './component/transpile-cache.ts';
-export type { ExecuteBody, ExecuteSuccess } from './api/execute-schema.ts';
 
 export interface Runner {
   app: ReturnType<typeof createRunnerApp>;

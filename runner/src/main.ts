@@ -1,7 +1,7 @@
 /** Stand-alone runner process: `node runner/src/main.ts` (configuration from the environment, see README). */
 import { runtimeMode, startupChecks } from '@alga-psa/extension-contracts';
 import { runnerConfigFromEnv } from './config.ts';
-import { createSecretCipher, secretBackendConfigFromEnv } from './secrets/secret-cipher.ts';
+import { createSecretCipher, secretBackendConfigFromEnv } from '@alga-psa/extension-host/secrets/secret-cipher';
 
 const startup = startupChecks('alga runner');
 const { attempt } = startup;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeBodyDigest, mintExecutionToken } from '@alga-psa/extension-contracts';
 import { startRunnerHarness, decodeBody, type RunnerHarness, type ExecuteInput } from '../../test-setup/runner-harness.ts';
-import { createSecretCipher, type SecretCipher } from '../src/secrets/secret-cipher.ts';
+import { createSecretCipher, type SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 
 let h: RunnerHarness;
 let dir: string;

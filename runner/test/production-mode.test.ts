@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateExecutionSigningKey } from '@alga-psa/extension-contracts';
-import { generateKeyring, saveKeyring } from '../src/secrets/local-keyring.ts';
+import { generateKeyring, saveKeyring } from '@alga-psa/extension-host/secrets/local-keyring';
 import { runnerMain, runUntilExit, runUntilReady } from '../../test-setup/service-process.ts';
 
 let dir: string;

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { AlgaError, alwaysGrantedCapabilities, isCapabilityId } from '@alga-psa/extension-contracts';
 import type { Manifest } from '@alga-psa/extension-contracts/manifest';
 import { defaultConfig, secretKeys, validateConfig, validateSecretKeys } from '@alga-psa/extension-contracts/settings';
-import type { SecretCipher } from '@alga-psa/runner/secrets/secret-cipher';
+import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 import type { RegistryService } from '../registry/registry-service.ts';
 import { latestVersion } from '../registry/version-order.ts';
 

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import { executeBodyDigest, generateExecutionSigningKey, importExecutionSigningKey, mintExecutionToken, type ExecutionClaims, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
-import type { ExecuteBody } from '@alga-psa/runner';
+import type { ExecuteBody } from '@alga-psa/extension-contracts';
 
 interface KeyFile { active: string; keys: JWK[] }
 

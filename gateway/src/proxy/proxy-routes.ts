@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { AlgaError, effectiveCapabilities } from '@alga-psa/extension-contracts';
 import { matchEndpoint } from '@alga-psa/extension-contracts/manifest';
-import type { ExecuteBody } from '@alga-psa/runner';
+import type { ExecuteBody } from '@alga-psa/extension-contracts';
 import { authenticate, principalOf } from '../identity/authenticate.ts';
 import { hasRole } from '../identity/roles.ts';
 import type { ApiKeys } from '../identity/api-keys.ts';

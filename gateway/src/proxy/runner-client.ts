@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Pool, errors as undiciErrors } from 'undici';
 import { AlgaError, isErrorCode } from '@alga-psa/extension-contracts';
-import type { ExecuteBody, ExecuteSuccess } from '@alga-psa/runner';
+import type { ExecuteBody, ExecuteSuccess } from '@alga-psa/extension-contracts';
 
 export type RunnerAnswer = { ok: true; result: ExecuteSuccess } | { ok: false; error: AlgaError };
 

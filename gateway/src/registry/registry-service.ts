@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { AlgaError, effectiveCapabilities, readBundle, sha256Hex, verifyBundleSignature, type BundleLimits } from '@alga-psa/extension-contracts';
 import { MANIFEST_NAME_RE, parseManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
-import type { BundleStore } from '@alga-psa/runner/component/bundle-store';
-import type { TranspileCache } from '@alga-psa/runner/component/transpile-cache';
-import { checkComponentWorld } from '@alga-psa/runner/component/import-check';
+import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
+import type { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
+import { checkComponentWorld } from '@alga-psa/extension-host/component/import-check';
 import { compareSemver } from './version-order.ts';
 
 export { compareSemver } from './version-order.ts';

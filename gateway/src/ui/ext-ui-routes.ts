@@ -15,7 +15,7 @@ import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import { LRUCache } from 'lru-cache';
 import { AlgaError, contentHashPattern, isSafeArchivePath, readBundle } from '@alga-psa/extension-contracts';
-import type { BundleStore } from '@alga-psa/runner/component/bundle-store';
+import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { route } from '../http/errors.ts';
 
 const contentTypes: Record<string, string> = {

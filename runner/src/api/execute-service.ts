@@ -3,8 +3,8 @@
  * load the component, run provider `prepare` steps, dispatch to the pool, shape the answer.
  */
 import type { Logger } from 'pino';
-import { AlgaError, effectiveCapabilities, executeBodyDigest, type ExecutionTokenVerifier, type VerifiedExecutionClaims } from '@alga-psa/extension-contracts';
-import { executeBodySchema, type ExecuteBody, type ExecuteSuccess, type InstallSpec } from './execute-schema.ts';
+import { AlgaError, effectiveCapabilities, executeBodyDigest, type ExecutionTokenVerifier, type VerifiedExecutionClaims,
+  executeBodySchema, type ExecuteBody, type ExecuteSuccess, type InstallSpec } from '@alga-psa/extension-contracts';
 import type { ComponentLoader, LoadedComponent } from '../component/component-loader.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
 import type { RunnerConfig } from '../config.ts';

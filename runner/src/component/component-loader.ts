@@ -12,9 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { LRUCache } from 'lru-cache';
 import { AlgaError, effectiveCapabilities, readBundle, sha256Hex, type CapabilityId } from '@alga-psa/extension-contracts';
 import { parseManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
-import { checkComponentWorld } from './import-check.ts';
-import type { BundleStore } from './bundle-store.ts';
-import type { TranspileCache } from './transpile-cache.ts';
+import { checkComponentWorld } from '@alga-psa/extension-host/component/import-check';
+import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
+import type { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
 import type { PoolComponent } from '../pool/worker-pool.ts';
 
 export interface LoadedComponent extends PoolComponent {

@@ -1,5 +1,5 @@
 /** Messages between the pool (main thread) and its workers. */
-import type { InstallSpec } from '../api/execute-schema.ts';
+import type { InstallSpec } from '@alga-psa/extension-contracts';
 import type { GuestLogLine, OperatorSettings } from '../providers/provider.ts';
 import type { GuestRequest } from '../component/instance-builder.ts';
 

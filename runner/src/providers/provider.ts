@@ -17,8 +17,7 @@
  *     denied: () => ({ emit: () => {} }),
  *   };
  */
-import type { CapabilityId, WitInterfaceName } from '@alga-psa/extension-contracts';
-import type { ExecuteBody, InstallSpec } from '../api/execute-schema.ts';
+import type { CapabilityId, ExecuteBody, InstallSpec, WitInterfaceName } from '@alga-psa/extension-contracts';
 import type { SecretCache } from '../secrets/secret-cache.ts';
 
 export type HostFunction = (...args: any[]) => unknown;

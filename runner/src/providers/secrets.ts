@@ -10,7 +10,7 @@
  */
 import { AlgaError } from '@alga-psa/extension-contracts';
 import { witError, type CapabilityProvider } from './provider.ts';
-import { SecretValues } from '../secrets/secret-values.ts';
+import { SecretValues } from '@alga-psa/extension-host/secrets/secret-values';
 
 /** What crosses from the main thread to the worker for one request. */
 export type PreparedSecrets =

@@ -18,7 +18,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { AlgaError } from '@alga-psa/extension-contracts';
-import type { DecryptResult, SecretCipher, SecretScope } from './secret-cipher.ts';
+import type { DecryptResult, SecretCipher, SecretScope } from '@alga-psa/extension-host/secrets/secret-cipher';
 
 export interface SecretCacheOptions {
   /** default 60_000 */

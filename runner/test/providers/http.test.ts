@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { httpProvider, MAX_REQUEST_BODY_BYTES } from '../../src/providers/http.ts';
 import type { OutgoingRequest, IncomingResponse } from '../../src/providers/http.ts';
 import type { RequestScope } from '../../src/providers/provider.ts';
-import type { InstallSpec } from '../../src/api/execute-schema.ts';
+import type { InstallSpec } from '@alga-psa/extension-contracts';
 import { checkAddress, embeddedIPv4, operatorAllowList, setResolverForTests } from '../../src/providers/ssrf.ts';
 import type { ResolvedAddress } from '../../src/providers/ssrf.ts';
 

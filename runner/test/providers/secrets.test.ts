@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsProvider, type PreparedSecrets } from '../../src/providers/secrets.ts';
 import type { PrepareContext, RequestScope } from '../../src/providers/provider.ts';
 import { SecretCache } from '../../src/secrets/secret-cache.ts';
-import { createSecretCipher, type SecretCipher } from '../../src/secrets/secret-cipher.ts';
-import type { ExecuteBody } from '../../src/api/execute-schema.ts';
+import { createSecretCipher, type SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
+import type { ExecuteBody } from '@alga-psa/extension-contracts';
 import { startVaultTransitServer, type VaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
 
 const tenantId = 'tenant-s';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeStoragePools, storageProvider } from '../../src/providers/storage.ts';
 import { providerForInterface } from '../../src/providers/index.ts';
 import type { HostFunctions, RequestScope } from '../../src/providers/provider.ts';
-import type { InstallSpec } from '../../src/api/execute-schema.ts';
+import type { InstallSpec } from '@alga-psa/extension-contracts';
 import { startGatewayHarness, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../../test-setup/bundles.ts';
 

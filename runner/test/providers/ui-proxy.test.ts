@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { uiProxyProvider, type ProxyResponse } from '../../src/providers/ui-proxy.ts';
 import type { RequestScope } from '../../src/providers/provider.ts';
-import type { InstallSpec } from '../../src/api/execute-schema.ts';
+import type { InstallSpec } from '@alga-psa/extension-contracts';
 import { startGatewayHarness, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../../test-setup/bundles.ts';
 import { startHostApi, type HostApi } from '../../../gateway/test-support/host-api.ts';

@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startVaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
 import type { VaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
 import { SecretCache } from '../../src/secrets/secret-cache.ts';
-import { LocalKeyringCipher, generateKeyring } from '../../src/secrets/local-keyring.ts';
-import { VaultTransitCipher } from '../../src/secrets/vault-transit-cipher.ts';
-import { SecretValues } from '../../src/secrets/secret-values.ts';
-import type { DecryptResult, EncryptedSecret, SecretCipher, SecretScope } from '../../src/secrets/secret-cipher.ts';
+import { LocalKeyringCipher, generateKeyring } from '@alga-psa/extension-host/secrets/local-keyring';
+import { VaultTransitCipher } from '@alga-psa/extension-host/secrets/vault-transit-cipher';
+import { SecretValues } from '@alga-psa/extension-host/secrets/secret-values';
+import type { DecryptResult, EncryptedSecret, SecretCipher, SecretScope } from '@alga-psa/extension-host/secrets/secret-cipher';
 
 /** A real cipher that counts the decrypts that reach it. */
 class CountingCipher implements SecretCipher {

@@ -3,11 +3,11 @@ import { createRequire } from 'node:module';
 import { inspect, format } from 'node:util';
 import { startVaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
 import type { VaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
-import { SecretValues } from '../../src/secrets/secret-values.ts';
-import { VaultTransitCipher } from '../../src/secrets/vault-transit-cipher.ts';
-import { LocalKeyringCipher, generateKeyring } from '../../src/secrets/local-keyring.ts';
+import { SecretValues } from '@alga-psa/extension-host/secrets/secret-values';
+import { VaultTransitCipher } from '@alga-psa/extension-host/secrets/vault-transit-cipher';
+import { LocalKeyringCipher, generateKeyring } from '@alga-psa/extension-host/secrets/local-keyring';
 import { SecretCache } from '../../src/secrets/secret-cache.ts';
-import type { SecretScope } from '../../src/secrets/secret-cipher.ts';
+import type { SecretScope } from '@alga-psa/extension-host/secrets/secret-cipher';
 
 const PLAINTEXTS = ['sk-live-PLAINTEXT-0001', 'hunter2-PLAINTEXT-0002', 'pässwört-PLAINTEXT-0003'];
 const record = { API_KEY: PLAINTEXTS[0], PASSWORD: PLAINTEXTS[1], UNICODE: PLAINTEXTS[2] };

@@ -7,7 +7,7 @@ import { generatedTypesDir, renderGuestTypes } from '../src/build/guest-types.ts
 import { hostModuleSource, interfacesForCapabilities, narrowedWit, sourceWitFile, witFile } from '../src/build/world.ts';
 import { sampleBundle } from '../../../test-setup/samples.ts';
 import { readBundle } from '@alga-psa/extension-contracts';
-import { transpileComponent } from '../../../runner/src/component/transpile-cache.ts';
+import { transpileComponent } from '@alga-psa/extension-host/component/transpile-cache';
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

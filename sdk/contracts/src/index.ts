@@ -8,3 +8,4 @@ export * from './bundle-signature.ts';
 export * from './read-capped.ts';
 export * from './runtime-mode.ts';
 export * from './http-server-timeouts.ts';
+export * from './wire/execute.ts';

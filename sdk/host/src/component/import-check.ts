@@ -6,7 +6,7 @@ import {
   AlgaError, capabilityForInterface, capabilityFreeInterfaces, witInterfaceOfImport, witPackage, witVersion,
   type CapabilityId, type ErrorCode,
 } from '@alga-psa/extension-contracts';
-import { providerForInterface } from '../providers/index.ts';
+import { hostInterfaceFor } from './host-interfaces.ts';
 
 export const handlerExport = `${witPackage}/handler@${witVersion}`;
 
@@ -30,7 +30,7 @@ export function checkComponentWorld(
     if (!declared.has(capability)) {
       throw new AlgaError(undeclaredCode, `component imports ${name} but its manifest does not declare ${capability}`);
     }
-    if (!providerForInterface(iface)) {
+    if (!hostInterfaceFor(iface)) {
       throw new AlgaError('E_BUNDLE_INVALID', `component imports ${name}, which this runner version does not implement`);
     }
     interfaces.push(iface);

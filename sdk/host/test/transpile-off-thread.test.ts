@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlgaError } from '@alga-psa/extension-contracts';
 import { TranspileCache } from '../src/component/transpile-cache.ts';
 import { transpileOffThread } from '../src/component/off-thread-transpile.ts';
-import { fixtureComponent, storageGuest } from '../../test-setup/fixture-components.ts';
+import { fixtureComponent, storageGuest } from '../../../test-setup/fixture-components.ts';
 
 let root: string;
 beforeAll(async () => { root = await mkdtemp(join(tmpdir(), 'alga-offthread-')); });

@@ -1,5 +1,5 @@
 import { witPackage, witVersion } from '@alga-psa/extension-contracts';
-import { providers } from '../providers/index.ts';
+import { hostInterfaces } from './host-interfaces.ts';
 
 export const handleExport = `${witPackage}/handler@${witVersion}#handle`;
 
@@ -9,7 +9,7 @@ export const handleExport = `${witPackage}/handler@${witVersion}#handle`;
  */
 export function asyncImportsFor(componentImports: readonly string[]): string[] {
   const imported = new Set(componentImports.map((name) => name.replace(/@[^@]*$/, '')));
-  return providers
+  return hostInterfaces
     .filter((p) => imported.has(`${witPackage}/${p.witInterface}`))
     .flatMap((p) => p.asyncFunctions.map((fn) => `${witPackage}/${p.witInterface}@${witVersion}#${fn}`));
 }

@@ -3,7 +3,7 @@
  * Times are absolute Unix milliseconds.
  */
 import { z } from 'zod';
-import { contentHashPattern } from '@alga-psa/extension-contracts';
+import { contentHashPattern } from '../bundle.ts';
 
 const id = z.string().min(1).max(200);
 const pairs = z.union([

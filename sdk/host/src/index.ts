@@ -1,0 +1,14 @@
+/**
+ * Node-only host code shared by the gateway, the runner and the CLI. Import a module by its
+ * path (`@alga-psa/extension-host/secrets/secret-cipher`) to load only what it needs.
+ */
+export * from './component/bundle-store.ts';
+export * from './component/transpile-cache.ts';
+export * from './component/off-thread-transpile.ts';
+export * from './component/import-check.ts';
+export * from './component/async-imports.ts';
+export * from './component/host-interfaces.ts';
+export * from './secrets/secret-cipher.ts';
+export * from './secrets/local-keyring.ts';
+export * from './secrets/vault-transit-cipher.ts';
+export * from './secrets/secret-values.ts';
