@@ -211,3 +211,23 @@ describe('/api/ext-proxy (iframe UIs, session auth)', () => {
     expect(bearer.status).toBe(401);
   });
 });
+
+describe('a runner that does not trust the gateway keys', () => {
+  it('answers 503 E_RUNNER_UNAVAILABLE naming the runner reason and what to check', async () => {
+    const { generateExecutionSigningKey } = await import('@alga-psa/extension-contracts');
+    const stranger = await generateExecutionSigningKey('stranger');
+    const g = await startGatewayHarness({ runner: { trustedKeys: [stranger.publicJwk] } });
+    try {
+      await g.publishSample('hello');
+      const tenant = await g.tenant();
+      await tenant.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.hello' });
+      const res = await tenant.call('GET', '/api/ext/com.alga.samples.hello/hello');
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('E_RUNNER_UNAVAILABLE');
+      expect(res.body.error.message).toContain('execution token is invalid');
+      expect(res.body.error.message).toContain('RUNNER_TRUSTED_KEYS');
+    } finally {
+      await g.close();
+    }
+  });
+});

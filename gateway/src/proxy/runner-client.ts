@@ -63,7 +63,9 @@ export class RunnerClient {
     const message = (parsed as { error?: { message?: unknown } } | undefined)?.error?.message;
     if (code === 'E_AUTH') {
       // The gateway's own token was refused: a deployment problem, not the caller's.
-      return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', 'the runner refused the gateway execution token; check that RUNNER_TRUSTED_KEYS has the gateway keys') };
+      // Its reason tells a key mismatch ("invalid") from a binding or replay refusal; it never carries secrets.
+      const reason = typeof message === 'string' ? message.slice(0, 200) : 'no reason given';
+      return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', `the runner refused the gateway's execution token (${reason}); if the token is "invalid", check that RUNNER_TRUSTED_KEYS has the gateway keys`) };
     }
     if (isErrorCode(code)) return { ok: false, error: new AlgaError(code, typeof message === 'string' ? message : undefined) };
     return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', `the runner answered ${res.statusCode}`) };
