@@ -418,6 +418,18 @@ describe('storage API (default quotas)', () => {
 // Tight quotas
 // ---------------------------------------------------------------------------------------------
 
+/** One install per tenant and extension: a new tenant for each quota scenario. */
+async function freshInstall(h: GatewayHarness) {
+  const i = await install(await h.tenant(), OTHER);
+  return { i, s: await client(h, i) };
+}
+
+function expectQuota(res: Answer, which: string): void {
+  expect(res.status).toBe(507);
+  expect(res.body.error.code).toBe('E_QUOTA_EXCEEDED');
+  expect(res.body.error.message).toContain(which);
+}
+
 describe('storage quotas', () => {
   let h: GatewayHarness;
   const quotas = { storageMaxKeys: 5, storageMaxValueBytes: 64, storageMaxTotalBytes: 200, storageMaxNamespaces: 2 };
@@ -428,17 +440,7 @@ describe('storage quotas', () => {
   });
   afterAll(() => h?.close());
 
-  const fresh = async () => {
-    // One install per tenant and extension: a new tenant for each scenario.
-    const i = await install(await h.tenant(), OTHER);
-    return { i, s: await client(h, i) };
-  };
-
-  const expectQuota = (res: Answer, which: string) => {
-    expect(res.status).toBe(507);
-    expect(res.body.error.code).toBe('E_QUOTA_EXCEEDED');
-    expect(res.body.error.message).toContain(which);
-  };
+  const fresh = () => freshInstall(h);
 
   it('keys: the 6th key is 507, overwriting and deleting still work, and usage stays exact', async () => {
     const { i, s } = await fresh();
@@ -550,16 +552,7 @@ describe('storage quotas count key bytes', () => {
   });
   afterAll(() => h?.close());
 
-  const fresh = async () => {
-    const i = await install(await h.tenant(), OTHER);
-    return { i, s: await client(h, i) };
-  };
-
-  const expectQuota = (res: Answer, which: string) => {
-    expect(res.status).toBe(507);
-    expect(res.body.error.code).toBe('E_QUOTA_EXCEEDED');
-    expect(res.body.error.message).toContain(which);
-  };
+  const fresh = () => freshInstall(h);
 
   it('empty values under 512-character keys are not free: the 5th such key passes maxTotalBytes and is 507 E_QUOTA_EXCEEDED, changing nothing', async () => {
     const { i, s } = await fresh();
