@@ -85,7 +85,8 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   let runner: Runner | undefined;
   let runnerUrl = 'http://127.0.0.1:1';
   // The runner calls back to the gateway (storage, ui-proxy), so the gateway's port is chosen first.
-  const gatewayPort = await freePort();
+  const reserved = await reservePort();
+  const gatewayPort = reserved.port;
   let external: { url: string; close(): Promise<void> } | undefined;
   if (options.externalRunner) {
     external = await options.externalRunner({ gatewayUrl: `http://127.0.0.1:${gatewayPort}`, bundleDir: join(dir, 'bundles'), trustedKeys: executionKeys.publicJwks(), secrets, logs });
@@ -103,6 +104,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const overrides = typeof options.gateway === 'function' ? options.gateway(`http://127.0.0.1:${gatewayPort}`) : options.gateway ?? {};
   const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, operatorToken, runnerServiceToken, logLevel: 'debug', ...overrides } as never);
   const gateway = await createGateway(config, { db, secretCipher, bundleStore, transpileCache, executionKeys, logger });
+  await reserved.release();
   const { url } = await gateway.listen(gatewayPort, '127.0.0.1');
 
   // The samples' manifests name "Alga Samples", and publish checks the name against the signing key's publisher.
@@ -165,12 +167,22 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   };
 }
 
-export async function freePort(): Promise<number> {
+/**
+ * A loopback port held by a placeholder listener until `release()`: the gateway's port must be
+ * known before the runner starts (it calls back), and an external runner takes seconds to
+ * start, during which a parallel test file could otherwise be handed the same free port.
+ */
+export async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+export async function freePort(): Promise<number> {
+  const reserved = await reservePort();
+  await reserved.release();
+  return reserved.port;
 }
 
 export function operatorCaller(h: GatewayHarness): Caller {
