@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { httpServerTimeoutProblems, missingInProduction, runtimeMode } from '@alga-psa/extension-contracts';
+import { DEFAULT_STORAGE_QUOTAS } from '@alga-psa/extension-host/storage/storage-service';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -41,10 +42,11 @@ export const gatewayConfigSchema = z.object({
   hostApiBaseUrl: z.string().url().optional(),
   /** Bearer token the gateway presents to the host API. */
   hostApiToken: z.string().optional(),
-  storageMaxKeys: int(1, 10_000_000).default(10_000),
-  storageMaxValueBytes: int(1, 64 * 1024 * 1024).default(256 * 1024),
-  storageMaxTotalBytes: int(1, 1024 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
-  storageMaxNamespaces: int(1, 10_000).default(32),
+  // Defaults shared with local storage (`alga component dev`, the test host).
+  storageMaxKeys: int(1, 10_000_000).default(DEFAULT_STORAGE_QUOTAS.maxKeys),
+  storageMaxValueBytes: int(1, 64 * 1024 * 1024).default(DEFAULT_STORAGE_QUOTAS.maxValueBytes),
+  storageMaxTotalBytes: int(1, 1024 * 1024 * 1024 * 1024).default(DEFAULT_STORAGE_QUOTAS.maxTotalBytes),
+  storageMaxNamespaces: int(1, 10_000).default(DEFAULT_STORAGE_QUOTAS.maxNamespaces),
   /**
    * The platform's own origin (`https://msp.example.com`): session requests must come from it, and
    * it may frame extension UIs. '' = the origin each request was addressed to (local use).

@@ -23,6 +23,7 @@ import { RegistryService } from './registry/registry-service.ts';
 import { InstallService } from './installs/install-service.ts';
 import { InstallConfigCache } from './installs/install-config-cache.ts';
 import { ActivityService } from './installs/activity-service.ts';
+import { GuestStackMaps } from './installs/guest-stack-maps.ts';
 import { ExecutionKeys } from './proxy/execution-keys.ts';
 import { RateLimiter } from './proxy/rate-limiter.ts';
 import { RunnerClient } from './proxy/runner-client.ts';
@@ -59,6 +60,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   const runner = new RunnerClient(config.runnerUrl, config.runnerTls);
   const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
 
+  // Unhandled-error stacks in the logs API, mapped with the source map of the bundle that wrote them.
+  const stackMaps = new GuestStackMaps(deps.bundleStore, {
+    limits: { maxBundleBytes: config.maxBundleBytes },
+    onError: (contentHash, err) => logger.warn({ err, contentHash }, 'source map of a bundle could not be read; its stacks stay unmapped'),
+  });
+  const activity = new ActivityService(knex, { stackMaps });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -82,7 +90,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   app.post('/api/v1/tenants', requireServiceToken(config.operatorToken, 'operator'), express.json(), route(async (req, res) => {
     res.status(201).json(await createTenant(knex, apiKeys, String((req.body as { name?: unknown })?.name ?? '')));
   }));
-  app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity: new ActivityService(knex), operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://'), publicOrigin: config.publicOrigin }));
+  app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity, operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://'), publicOrigin: config.publicOrigin }));
   app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
   app.use(storageRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlgaError, executeBodyDigest, generateExecutionSigningKey, mintExecutionToken } from '@alga-psa/extension-contracts';
 import { startGatewayHarness, type Caller, type GatewayHarness } from '../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../test-setup/bundles.ts';
-import { StorageService, encodeCursor, type StorageScope } from '../src/storage/storage-service.ts';
+import { StorageService, encodeCursor, type StorageScope } from '@alga-psa/extension-host/storage/storage-service';
 
 type Tenant = { tenantId: string; adminKey: string; call: Caller };
 interface Install { id: string; extensionId: string; versionId: string; contentHash: string; tenantId: string; call: Caller }

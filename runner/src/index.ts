@@ -21,11 +21,15 @@ import { ExecuteService } from './api/execute-service.ts';
 import { ReplayCache } from './api/replay-cache.ts';
 import { createRunnerApp } from './api/http-app.ts';
 import { createRunnerMetrics } from './metrics.ts';
-import type { OperatorSettings } from './providers/provider.ts';
+import type { HostBackend, OperatorSettings } from './providers/provider.ts';
+import { providerForInterface } from './providers/index.ts';
 import { SecretCache } from './secrets/secret-cache.ts';
 import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 
 export { runnerConfigFromEnv, type RunnerConfig } from './config.ts';
+export type { HostBackend, HostBackendCall, HostCallScope } from './providers/provider.ts';
+/** For host backends: the plain `{ tag, val? }` a WIT error is thrown as. */
+export { witError } from './providers/provider.ts';
 
 export interface Runner {
   app: ReturnType<typeof createRunnerApp>;
@@ -60,10 +64,26 @@ export interface RunnerOptions {
   logger?: Logger;
   /** Decrypts secret envelopes; without one, guests that read secrets get `unavailable`. */
   secretCipher?: SecretCipher;
+  /**
+   * Main-thread backends by WIT interface name (`'storage'`, `'ui-proxy'`, `'http'`): a dev server or
+   * test host in this process serves those capabilities instead of the production backends (gateway
+   * callbacks, the network). The providers still enforce every capability rule before calling one.
+   */
+  hostBackends?: Record<string, HostBackend>;
+}
+
+/** A backend for an interface no provider has would never be called: a typo, refused at start. */
+function checkHostBackends(backends: Record<string, HostBackend>): Record<string, HostBackend> {
+  for (const [iface, backend] of Object.entries(backends)) {
+    if (!providerForInterface(iface)) throw new Error(`hostBackends: no capability provider implements the WIT interface ${JSON.stringify(iface)}`);
+    if (typeof backend !== 'function') throw new Error(`hostBackends.${iface} must be a function`);
+  }
+  return { ...backends };
 }
 
 export async function createRunner(config: RunnerConfig, options: RunnerOptions = {}): Promise<Runner> {
   setWasmMemoryCeiling(config.maxMemoryMb);
+  const hostBackends = checkHostBackends(options.hostBackends ?? {});
   // Before any worker starts: a missing certificate or key is a start-up failure, not a late one.
   const tls = readRunnerTls(config);
   const logger = options.logger ?? pino({ name: 'alga-runner', level: config.logLevel, redact: ['req.headers.authorization', '*.executionToken', '*.secrets'] });
@@ -83,6 +103,7 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
     maxKeysPerWorker: config.maxKeysPerWorker,
     logLimits: { maxLines: config.logMaxLines, maxBytes: config.logMaxBytes },
     operator: operatorSettings(config),
+    hostBackends,
   }, { onWorkerReplaced: (reason) => metrics.workerReplacements.inc({ reason }) });
   let ready = false;
   await pool.start();

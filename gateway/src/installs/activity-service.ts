@@ -1,6 +1,7 @@
 /** Recent executions (audit rows) and guest logs of one install, always scoped to the caller's tenant. */
 import type { Knex } from 'knex';
 import { AlgaError } from '@alga-psa/extension-contracts';
+import type { GuestStackMaps, StackMapper } from './guest-stack-maps.ts';
 
 export interface ActivityQuery {
   limit?: unknown;
@@ -16,11 +17,32 @@ function parseQuery(query: ActivityQuery): { limit: number; before: number | und
   return { limit, before };
 }
 
+/** A page's lines come from a handful of versions; each uncached one costs a bundle read. */
+const maxBundlesPerPage = 4;
+
+export interface GuestLogLine {
+  id: number;
+  requestId: string;
+  level: string;
+  message: string;
+  fields: Record<string, string>;
+  at: Date;
+  /**
+   * On an 'error' line with a `stack` field (the guest SDK's unhandled-error line): that stack
+   * with each bundled-JS frame mapped to the TypeScript source (`fn@src/tickets.ts:12:11`) by the
+   * source map of the bundle that wrote the line. Absent when that bundle carries no map. Beside
+   * `fields`, not in it: a guest cannot pass its own text off as the host's mapping.
+   */
+  mappedStack?: string;
+}
+
 export class ActivityService {
   private readonly knex: Knex;
+  private readonly stackMaps: GuestStackMaps | undefined;
 
-  constructor(knex: Knex) {
+  constructor(knex: Knex, options: { stackMaps?: GuestStackMaps } = {}) {
     this.knex = knex;
+    this.stackMaps = options.stackMaps;
   }
 
   private async assertInstall(tenantId: string, installId: string): Promise<void> {
@@ -47,9 +69,33 @@ export class ActivityService {
         if (before) q.where('id', '<', before);
         if (typeof query.requestId === 'string') q.where('request_id', query.requestId);
       }).orderBy('id', 'desc').limit(limit);
-    return {
-      logs: rows.map((r: Record<string, any>) => ({ id: r.id, requestId: r.request_id, level: r.level, message: r.message, fields: r.fields, at: r.created_at })),
-      nextBefore: rows.length === limit ? rows[rows.length - 1].id : null,
-    };
+    const mappers = await this.mappersFor(rows);
+    const logs = rows.map((r: Record<string, any>): GuestLogLine => {
+      const line: GuestLogLine = { id: r.id, requestId: r.request_id, level: r.level, message: r.message, fields: r.fields, at: r.created_at };
+      const stack = r.fields?.stack;
+      const mapStack = r.level === 'error' && typeof stack === 'string' && stack ? mappers.get(r.content_hash) : undefined;
+      if (mapStack) line.mappedStack = mapStack(stack);
+      return line;
+    });
+    return { logs, nextBefore: rows.length === limit ? rows[rows.length - 1].id : null };
+  }
+
+  /**
+   * One mapper per distinct bundle among the page's stack-carrying error lines; at most
+   * `maxBundlesPerPage` bundles (the newest lines' first) are read for one page.
+   */
+  private async mappersFor(rows: Array<Record<string, any>>): Promise<Map<string, StackMapper>> {
+    const out = new Map<string, StackMapper>();
+    if (!this.stackMaps) return out;
+    const hashes = new Set<string>();
+    for (const r of rows) {
+      if (hashes.size >= maxBundlesPerPage) break;
+      if (r.level === 'error' && typeof r.fields?.stack === 'string' && r.fields.stack && typeof r.content_hash === 'string') hashes.add(r.content_hash);
+    }
+    await Promise.all([...hashes].map(async (hash) => {
+      const mapStack = await this.stackMaps!.mapperFor(hash);
+      if (mapStack) out.set(hash, mapStack);
+    }));
+    return out;
   }
 }

@@ -22,7 +22,7 @@ import type { ExecutionKeys } from './execution-keys.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { RunnerClient } from './runner-client.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { extensionRequestHeaders, isAllowedResponseHeader, proxiedResponseSecurityHeaders, singleValuedResponseHeaders } from './proxy-headers.ts';
+import { extensionRequestHeaders, isAllowedResponseHeader, proxiedResponseSecurityHeaders, singleValuedResponseHeaders } from '@alga-psa/extension-contracts/proxy-headers';
 
 export interface ProxyDeps {
   knex: Knex;
@@ -125,6 +125,8 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
   if (result.logs.length > 0) {
     void deps.knex('extension_log').insert(result.logs.map((l) => ({
       tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, level: l.level, message: l.message, fields: JSON.stringify(l.fields), created_at: new Date(l.ts),
+      // The bundle that wrote the line: the logs API maps its stacks with that version's source map.
+      content_hash: runtime.contentHash,
     }))).catch((err: unknown) => deps.logger.warn({ err, requestId }, 'guest log insert failed'));
   }
 }

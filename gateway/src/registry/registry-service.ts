@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { AlgaError, effectiveCapabilities, readBundle, sha256Hex, verifyBundleSignature, type BundleLimits } from '@alga-psa/extension-contracts';
+import { AlgaError, effectiveCapabilities, parseBundleSourceMap, readBundle, sha256Hex, verifyBundleSignature, type BundleLimits } from '@alga-psa/extension-contracts';
 import { MANIFEST_NAME_RE, parseManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
 import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import type { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
@@ -114,7 +114,9 @@ export class RegistryService {
       throw new AlgaError('E_SIGNATURE_INVALID', `the signature does not match this bundle and key ${input.keyId}`);
     }
     const contentHash = sha256Hex(input.bytes);
-    const bundle = await readBundle(input.bytes, this.limits);
+    const bundle = await readBundle(input.bytes, this.limits, { sourceMap: true });
+    // The logs API maps guest stacks with it: a map that is not one is refused now, not then.
+    if (bundle.sourceMap) parseBundleSourceMap(bundle.sourceMap);
     const parsed = parseManifest(bundle.manifestJson);
     if (!parsed.ok) {
       const first = parsed.issues[0];

@@ -25,7 +25,7 @@ import type { ExecutionKeys } from '../proxy/execution-keys.ts';
 import type { InstallConfigCache } from '../installs/install-config-cache.ts';
 import { callbackPrincipal, executionTokenAuth } from '../identity/execution-token-auth.ts';
 import { route } from '../http/errors.ts';
-import { StorageService, type StorageScope } from './storage-service.ts';
+import { StorageService, type StorageScope } from '@alga-psa/extension-host/storage/storage-service';
 
 export interface StorageRoutesDeps {
   knex: Knex;

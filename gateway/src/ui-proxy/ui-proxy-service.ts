@@ -7,7 +7,8 @@
  * The route the guest sends is a concrete path with an optional query (`/host/tickets/42?x=1`).
  * It is validated strictly before any matching: absolute path only (no scheme, no host, no
  * `//`), no `.`/`..` segments raw or percent-encoded, no encoded `/` or `\`, no NUL, no control
- * characters or fragment, well-formed percent-encoding. The forwarded URL is built from the
+ * characters or fragment, well-formed percent-encoding (the rules live in the contracts'
+ * `ui-proxy-route.ts`, shared with the runner's provider). The forwarded URL is built from the
  * operator's `hostApiBaseUrl` and re-checked after WHATWG URL parsing (same origin, path
  * unchanged), so nothing the guest sends can reach another host or another path.
  *
@@ -26,15 +27,17 @@
  *   const result = await svc.forward(call, claims, signal); // { status, headers, body }
  */
 import { request, type Dispatcher } from 'undici';
-import { AlgaError, compilePathPattern, readBodyCapped, uiProxyMethods, type DestroyableBody, type ExecutionClaims, type PathMatcher } from '@alga-psa/extension-contracts';
+import {
+  AlgaError, checkUiProxyMethod, checkUiProxyRoute, compileUiProxyRoute, readBodyCapped, uiProxyRouteListAllows,
+  type CompiledUiProxyRoute, type DestroyableBody, type ExecutionClaims, type UiProxyMethod,
+} from '@alga-psa/extension-contracts';
 
-export type UiProxyMethod = (typeof uiProxyMethods)[number];
+export type { UiProxyMethod };
 
 export const UI_PROXY_MAX_REQUEST_BYTES = 5 * 1024 * 1024;
 export const UI_PROXY_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
 /** Upper bound of one host call, whatever the token's expiry says. */
 export const UI_PROXY_MAX_TIMEOUT_MS = 60_000;
-const MAX_ROUTE_LENGTH = 2048;
 
 /** A validated call: `path` is the raw (still percent-encoded) path, `search` is `''` or `?…`. */
 export interface UiProxyCall {
@@ -64,55 +67,26 @@ export class UiProxyResponseTooLarge extends Error {
 
 const invalid = (message: string) => new AlgaError('E_VALIDATION', message);
 
-/** RFC 3986 pchar (without `%`, checked separately) and `/`. */
-const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
-/** Query: pchar, `/`, `?`. */
-const QUERY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
-const PERCENT = /%(?![0-9A-Fa-f]{2})/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
- * Validate the route: returns the raw path and query, or throws E_VALIDATION. Never decodes
- * what it returns: the host receives exactly the bytes that were matched.
+ * Validate the route (the rules shared with the runner: `checkUiProxyRoute`): returns the raw
+ * path and query, or throws E_VALIDATION. Never decodes what it returns: the host receives
+ * exactly the bytes that were matched.
  */
 export function parseRoute(route: unknown): { path: string; search: string } {
-  if (typeof route !== 'string' || route.length === 0) throw invalid('route must be a non-empty string');
-  if (route.length > MAX_ROUTE_LENGTH) throw invalid(`route is longer than ${MAX_ROUTE_LENGTH} characters`);
-  if (!route.startsWith('/')) throw invalid('route must be an absolute path starting with / (no scheme or host)');
-  if (route.startsWith('//')) throw invalid('route must not start with // (no host)');
-  const q = route.indexOf('?');
-  const path = q === -1 ? route : route.slice(0, q);
-  const search = q === -1 ? '' : route.slice(q);
-  if (!PATH_CHARS.test(path)) throw invalid('route path contains characters that are not allowed (control characters, spaces, \\, # or non-ASCII must be percent-encoded)');
-  if (!QUERY_CHARS.test(search.slice(1))) throw invalid('route query contains characters that are not allowed');
-  if (PERCENT.test(path) || PERCENT.test(search)) throw invalid('route has malformed percent-encoding');
-  if (/%(2f|5c|00)/i.test(path)) throw invalid('route path must not contain encoded /, \\ or NUL');
-  const body = path === '/' ? '' : path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
-  if (body !== '') {
-    for (const seg of body.split('/')) {
-      if (seg === '') throw invalid('route path must not contain empty segments (//)');
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(seg);
-      } catch {
-        throw invalid('route has malformed percent-encoding');
-      }
-      if (decoded === '.' || decoded === '..') throw invalid('route path must not contain . or .. segments');
-      // eslint-disable-next-line no-control-regex
-      if (/[\u0000-\u001f\u007f]/.test(decoded)) throw invalid('route path must not contain control characters');
-    }
-  }
-  if (search === '?') return { path, search: '' };
-  return { path, search };
+  const checked = checkUiProxyRoute(route);
+  if (!checked.ok) throw invalid(checked.message);
+  return { path: checked.path, search: checked.search };
 }
 
 /** Validate the internal API body `{ method, route, bodyB64? }`. */
 export function parseUiProxyCall(input: unknown): UiProxyCall {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('body must be { method, route, bodyB64? }');
   const { method: rawMethod, route, bodyB64 } = input as { method?: unknown; route?: unknown; bodyB64?: unknown };
-  if (typeof rawMethod !== 'string') throw invalid('method must be a string');
-  const method = rawMethod.toUpperCase();
-  if (!(uiProxyMethods as readonly string[]).includes(method)) throw invalid(`method must be one of ${uiProxyMethods.join(' ')}`);
+  const checkedMethod = checkUiProxyMethod(rawMethod);
+  if (!checkedMethod.ok) throw invalid(checkedMethod.message);
+  const { method } = checkedMethod;
   const { path, search } = parseRoute(route);
   let body: Buffer | undefined;
   if (bodyB64 !== undefined && bodyB64 !== null) {
@@ -122,34 +96,19 @@ export function parseUiProxyCall(input: unknown): UiProxyCall {
     if (method === 'GET' && body.length > 0) throw invalid('a GET request cannot have a body');
     if (body.length === 0) body = undefined;
   }
-  return { method: method as UiProxyMethod, path, search, body };
+  return { method, path, search, body };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Route lists: manifest `uiProxy.routes` and the operator catalog
 // ---------------------------------------------------------------------------------------------
 
-export interface CompiledRoute {
-  method: string;
-  pattern: string;
-  match: PathMatcher;
-}
+export type CompiledRoute = CompiledUiProxyRoute;
 
 /** `"GET /host/tickets/:id"` → compiled, or a message. */
-export function compileRoute(entry: string): { ok: true; route: CompiledRoute } | { ok: false; message: string } {
-  const m = /^([A-Z]+) (\S+)$/.exec(typeof entry === 'string' ? entry.trim() : '');
-  if (!m) return { ok: false, message: `${JSON.stringify(entry)} is not "METHOD /path"` };
-  if (!(uiProxyMethods as readonly string[]).includes(m[1])) return { ok: false, message: `${JSON.stringify(entry)}: method must be one of ${uiProxyMethods.join(' ')}` };
-  try {
-    return { ok: true, route: { method: m[1], pattern: m[2], match: compilePathPattern(m[2]) } };
-  } catch (err) {
-    return { ok: false, message: (err as Error).message };
-  }
-}
+export const compileRoute = compileUiProxyRoute;
 
-export function routeListAllows(routes: readonly CompiledRoute[], method: string, path: string): boolean {
-  return routes.some((r) => r.method === method && r.match(path) !== null);
-}
+export const routeListAllows = uiProxyRouteListAllows;
 
 // ---------------------------------------------------------------------------------------------
 // The service

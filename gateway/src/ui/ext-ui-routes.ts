@@ -14,24 +14,9 @@ import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
 import type { Knex } from 'knex';
 import { LRUCache } from 'lru-cache';
-import { AlgaError, contentHashPattern, isSafeArchivePath, readBundle } from '@alga-psa/extension-contracts';
+import { AlgaError, contentHashPattern, extUiAssetHeaders, extUiContentType, extUiCsp, isSafeArchivePath, readBundle } from '@alga-psa/extension-contracts';
 import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { route } from '../http/errors.ts';
-
-const contentTypes: Record<string, string> = {
-  html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', mjs: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8',
-  json: 'application/json', svg: 'image/svg+xml', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
-  ico: 'image/x-icon', woff: 'font/woff', woff2: 'font/woff2', txt: 'text/plain; charset=utf-8', map: 'application/json',
-};
-
-/** The iframe's `sandbox` attribute on the host page; the CSP below applies the same sandbox when it is forgotten. */
-export const extUiIframeSandbox = 'allow-scripts allow-forms';
-
-/** The CSP of every ext-ui response; `frameAncestor` is the platform origin that may frame it. */
-export function extUiCsp(frameAncestor: string): string {
-  return `sandbox ${extUiIframeSandbox}; default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; `
-    + `connect-src 'none'; frame-ancestors ${frameAncestor}; base-uri 'none'; form-action 'none'`;
-}
 
 export interface ExtUiDeps {
   knex: Knex;
@@ -69,19 +54,14 @@ export function extUiRoutes(deps: ExtUiDeps): Router {
     if (!version) throw new AlgaError('E_NOT_FOUND', 'no such extension version');
     const etag = `"${createHash('sha256').update(`${contentHash}/${asset}`).digest('base64url').slice(0, 32)}"`;
     res.setHeader('content-security-policy', csp);
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('referrer-policy', 'no-referrer');
-    // The sandboxed document's origin is opaque, so its module scripts and fonts are CORS
-    // requests: without this they are blocked. The assets are public, immutable and served
-    // without credentials, so any origin may read them.
-    res.setHeader('access-control-allow-origin', '*');
+    for (const [name, value] of extUiAssetHeaders) res.setHeader(name, value);
     res.setHeader('cache-control', 'public, max-age=31536000, immutable');
     res.setHeader('etag', etag);
     if (req.headers['if-none-match'] === etag) { res.status(304).end(); return; }
     const ui = await uiByHash.fetch(contentHash);
     const data = ui?.files.get(asset);
     if (!data) throw new AlgaError('E_NOT_FOUND', 'no such asset');
-    res.type(contentTypes[asset.split('.').pop()!.toLowerCase()] ?? 'application/octet-stream');
+    res.type(extUiContentType(asset));
     res.end(Buffer.from(data));
   }));
   return router;

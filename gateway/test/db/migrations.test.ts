@@ -40,6 +40,7 @@ const steps: Array<{ file: string; tables: string[] }> = [
   { file: '004_storage_and_logs.ts', tables: ['ext_storage_records', 'ext_storage_usage', 'extension_execution_log', 'extension_log'] },
   { file: '005_sessions_and_name_prefixes.ts', tables: ['api_session', 'publisher_name_prefix'] },
   { file: '006_storage_usage_counts_keys.ts', tables: [] },
+  { file: '007_log_content_hash.ts', tables: [] },
 ];
 const allTables = steps.flatMap((s) => s.tables);
 const sorted = (xs: string[]) => [...xs].sort();
@@ -70,7 +71,7 @@ describe('migrations', () => {
 
       await migrateLatest(db);
       expect(await tables(knex)).toEqual(sorted([...knexTables, ...allTables]));
-      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('006');
+      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('007');
 
       await rollbackAll(db);
       expect(await tables(knex)).toEqual(knexTables);
@@ -137,7 +138,7 @@ describe('schema contract', () => {
     },
     extension_log: {
       id: [big, false], tenant_id: [uuid, false], install_id: [uuid, false], request_id: [text, false], level: [text, false],
-      message: [text, false], fields: [jsonb, false], created_at: [tstz, false],
+      message: [text, false], fields: [jsonb, false], created_at: [tstz, false], content_hash: [text, true],
     },
   };
 

@@ -15,6 +15,8 @@ export interface WorkerSettings {
   maxKeysPerWorker: number;
   logLimits: { maxLines: number; maxBytes: number };
   operator: OperatorSettings;
+  /** WIT interfaces the runner has a main-thread backend for: their providers get `scope.hostCall`. */
+  hostBackendInterfaces: string[];
 }
 
 /** What a worker is started with: its settings and its SegmentBoard's shared memory. */
@@ -53,7 +55,17 @@ export interface WorkerJob {
 export interface ExecuteMessage { type: 'execute'; id: number; job: WorkerJob; reportStart: boolean }
 export interface WarmMessage { type: 'warm'; contentHash: string; installId: string }
 
-export type ToWorker = LoadMessage | ExecuteMessage | WarmMessage;
+/** A WIT error relayed from a main-thread backend: a plain `{ tag, val? }`. */
+export interface HostCallError { tag: string; val?: unknown }
+
+/**
+ * A provider's call to the main-thread backend of its WIT interface, for request `id`. The pool
+ * relays it by interface name only; arguments and results cross by structured clone.
+ */
+export interface HostCallMessage { type: 'host-call'; id: number; callId: number; iface: string; op: string; args: unknown[] }
+export type HostResultMessage = { type: 'host-result'; callId: number } & ({ ok: true; value: unknown } | { ok: false; error: HostCallError });
+
+export type ToWorker = LoadMessage | ExecuteMessage | WarmMessage | HostResultMessage;
 
 export type WorkerErrorCode = 'E_GUEST_TRAP' | 'E_MEMORY_LIMIT' | 'E_BUNDLE_INVALID' | 'E_INTERNAL';
 
@@ -81,4 +93,5 @@ export type FromWorker =
   /** The guest parked on an async host call (`running: false`) or resumed, with its CPU so far. */
   | { type: 'segment'; id: number; running: boolean; cpuMs: number }
   | { type: 'result'; id: number; result: JobResult }
+  | HostCallMessage
   | { type: 'stats'; instancesLive: number };

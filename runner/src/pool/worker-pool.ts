@@ -24,6 +24,9 @@
  * - A stopped worker's other requests: those whose guest had not run yet go back to the head
  *   of their install's queue and are re-dispatched; those whose guest had run get 503
  *   E_OVERLOADED (running them again could repeat their side effects).
+ * - Host calls: a provider whose WIT interface has a main-thread backend (`hostBackends`: a dev
+ *   server or test host) posts `host-call` messages; they are answered here by interface name
+ *   (host-call-server.ts), scoped by the job in flight under that id, and dropped with a dead worker.
  * - A spare worker is kept started, so a stopped one is replaced at once: starting a worker
  *   (evaluating the runner's modules) takes 0.3-1.4 s on a loaded 2-core machine, during which
  *   every request would otherwise wait on the workers left.
@@ -35,6 +38,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, JobResult, WorkerData, WorkerJob, WorkerSettings } from './messages.ts';
+import type { HostBackend } from '../providers/provider.ts';
+import { answerHostCall } from './host-call-server.ts';
 import { InstallScheduler, type InstallState } from './install-scheduler.ts';
 import { monotonicMs, SegmentBoard, segmentBoardBytes, type RunningSegment } from './segment-board.ts';
 
@@ -45,8 +50,10 @@ export interface PoolComponent {
   interfaces: string[];
 }
 
-export interface PoolOptions extends WorkerSettings {
+export interface PoolOptions extends Omit<WorkerSettings, 'hostBackendInterfaces'> {
   size: number;
+  /** Main-thread backends by WIT interface name (dev server, test host); workers relay their providers' calls here. */
+  hostBackends?: Readonly<Record<string, HostBackend>>;
   /** Requests a worker may hold at once (guests suspended on I/O let others run). */
   concurrencyPerWorker: number;
   /** Requests waiting for a worker before new ones get E_OVERLOADED. */
@@ -203,7 +210,9 @@ export class WorkerPool {
   }
 
   private async spawn(): Promise<WorkerSlot> {
-    const { size: _s, concurrencyPerWorker: _c, maxQueue: _q, ...settings } = this.options;
+    const { size: _s, concurrencyPerWorker: _c, maxQueue: _q, hostBackends, ...rest } = this.options;
+    // The backends stay on this thread (functions cannot cross): workers only learn which interfaces have one.
+    const settings: WorkerSettings = { ...rest, hostBackendInterfaces: Object.keys(hostBackends ?? {}) };
     const board = new SegmentBoard(new SharedArrayBuffer(segmentBoardBytes));
     const worker = new Worker(workerUrl, { workerData: { settings, board: board.buffer } satisfies WorkerData });
     const slot: WorkerSlot = { worker, board, inFlight: new Map(), executing: 0, executingBy: new Map(), loaded: new Map(), instancesLive: 0, dead: false };
@@ -309,6 +318,11 @@ export class WorkerPool {
   private onMessage(slot: WorkerSlot, message: FromWorker): void {
     if (message.type === 'ready') return;
     if (message.type === 'stats') { slot.instancesLive = message.instancesLive; return; }
+    if (message.type === 'host-call') {
+      // Scoped by the job in flight on this worker under that id; a dead worker's answers are dropped.
+      answerHostCall(this.options.hostBackends ?? {}, slot.inFlight.get(message.id)?.job, message, (m) => slot.worker.postMessage(m), () => !slot.dead);
+      return;
+    }
     const pending = slot.inFlight.get(message.id);
     if (!pending) return;
     if (message.type === 'started') { pending.started = true; return; }

@@ -10,10 +10,14 @@ import { instantiateComponent, type ComponentInstance, type GuestResponse, type 
 import type { FromWorker, JobResult, LoadMessage, ToWorker, WorkerData, WorkerJob, WorkerSettings } from './messages.ts';
 import { GuestClock } from './guest-clock.ts';
 import { SegmentBoard } from './segment-board.ts';
+import { HostCallClient } from './host-call-client.ts';
 
 const { settings, board: boardBuffer } = workerData as WorkerData;
 const board = new SegmentBoard(boardBuffer);
 const port = parentPort!;
+/** Calls of providers to the runner's main-thread backends (only for `settings.hostBackendInterfaces`). */
+const hostCallClient = new HostCallClient((message) => port.postMessage(message));
+const hostBackendInterfaces = new Set(settings.hostBackendInterfaces ?? []);
 
 const glues = new Map<string, Promise<LoadedGlue>>();
 const interfacesByHash = new Map<string, string[]>();
@@ -41,6 +45,7 @@ port.on('message', (message: ToWorker) => {
   if (message.type === 'load') load(message);
   else if (message.type === 'execute') void execute(message.id, message.job, message.reportStart);
   else if (message.type === 'warm') void refill(message.installId, message.contentHash);
+  else if (message.type === 'host-result') hostCallClient.settle(message);
 });
 post({ type: 'ready' });
 
@@ -118,6 +123,7 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
   let instance: ComponentInstance | undefined;
   let coldInstance = false;
   const finish = (result: JobResult) => {
+    hostCallClient.dropRequest(id);
     post({ type: 'result', id, result });
     // Refill after answering so the next request finds a ready instance.
     setImmediate(() => void refill(job.install.installId, job.contentHash));
@@ -129,7 +135,7 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
     return finish({ ok: false, code: 'E_BUNDLE_INVALID', message: `component failed to instantiate: ${errorText(err)}`, logs: logs.lines, hostCalls: 0, durationMs: performance.now() - started, cpuMs: 0 });
   }
   instance.slot.hostCalls = 0;
-  instance.slot.bindings = bindProviders(job, logs);
+  instance.slot.bindings = bindProviders(id, job, logs);
   instance.uses++;
   const clock = new GuestClock(id, board, (running, cpuMs) => post({ type: 'segment', id, running, cpuMs }));
   instance.slot.clock = clock;
@@ -173,7 +179,7 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
   finish({ ok: true, status: response.status, headers: response.headers, body: response.body, logs: logs.lines, hostCalls, durationMs: performance.now() - started, coldInstance, cpuMs });
 }
 
-function bindProviders(job: WorkerJob, logs: GuestLogBuffer): Record<string, HostFunctions> {
+function bindProviders(id: number, job: WorkerJob, logs: GuestLogBuffer): Record<string, HostFunctions> {
   const scopeBase = {
     requestId: job.requestId,
     tenantId: job.install.tenantId,
@@ -202,7 +208,12 @@ function bindProviders(job: WorkerJob, logs: GuestLogBuffer): Record<string, Hos
       if (configured.size > 2000) configured.clear();
       configured.set(cacheKey, state);
     }
-    const scope: RequestScope = { ...scopeBase, prepared: job.prepared[iface] };
+    const scope: RequestScope = {
+      ...scopeBase,
+      prepared: job.prepared[iface],
+      // Relayed by interface name; the main thread scopes it by this request's job.
+      ...(hostBackendInterfaces.has(iface) ? { hostCall: (op: string, args: unknown[]) => hostCallClient.call(id, job.deadlineMs, iface, op, args) } : {}),
+    };
     bindings[iface] = provider.bind(scope, state);
   }
   return bindings;

@@ -17,6 +17,12 @@
  *  6. the response body is streamed with a cap (`httpMaxResponseBytes`, content-length checked
  *     first) → `too-large`, the connection is destroyed at once.
  *
+ * Steps 1, the first allowlist check of 2, 5 and 6's cap are the provider's; the rest is the
+ * backend's (`HttpBackend`): the real one above (production), or, when the runner has a
+ * main-thread backend for `http` (`scope.hostCall`: a dev server's or test host's fixtures), op
+ * `fetch` with the validated request `{ method, url, headers, body, timeoutMs }`. Its answer is
+ * the answer: no redirect is followed, the size cap and the timeout still apply.
+ *
  * The host function only ever throws `witError(...)` values (anything else would trap the guest).
  * Nothing is logged (request bodies and headers can hold credentials).
  *
@@ -29,8 +35,7 @@ import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import { hostMatchesAllowed, readBodyCapped, tryParseAllowedHost, type DestroyableBody, type ParsedAllowedHost } from '@alga-psa/extension-contracts';
-import type { CapabilityProvider, RequestScope } from './provider.ts';
-import { witError } from './provider.ts';
+import { asWitError, witError, type CapabilityProvider, type RequestScope, type WitErrorCases } from './provider.ts';
 import { checkAddress, checkAddresses, operatorAllowList, resolveHost } from './ssrf.ts';
 import type { ResolvedAddress } from './ssrf.ts';
 
@@ -51,6 +56,14 @@ export interface IncomingResponse {
   status: number;
   headers: Array<[string, string]>;
   body: Uint8Array;
+}
+
+/**
+ * Sends a request the provider has validated and whose URL it found in the allowlist. `req.timeoutMs`
+ * is the effective timeout; `signal` aborts at it (the provider then answers `timeout`).
+ */
+export interface HttpBackend {
+  send(req: OutgoingRequest, signal: AbortSignal): Promise<IncomingResponse>;
 }
 
 export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
@@ -77,13 +90,16 @@ const DROPPED_HEADERS = new Set([
 const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'content-location'];
 const CROSS_ORIGIN_DROPPED = ['authorization', 'cookie'];
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const WIT_TAGS = new Set(['denied', 'invalid-request', 'timeout', 'too-large', 'transport']);
+/** `http-error`: tag → default message of its string payload, null for none. */
+const HTTP_ERRORS: WitErrorCases = {
+  denied: 'the request was refused',
+  'invalid-request': 'invalid request',
+  timeout: null,
+  'too-large': null,
+  transport: 'request failed',
+};
 
-type WitErr = { tag: string; val?: unknown };
-
-function isWitErr(e: unknown): e is WitErr {
-  return typeof e === 'object' && e !== null && !(e instanceof Error) && WIT_TAGS.has((e as WitErr).tag);
-}
+const isWitErr = (e: unknown): boolean => asWitError(e, HTTP_ERRORS) !== undefined;
 
 const invalid = (msg: string) => witError('invalid-request', msg);
 const denied = (msg: string) => witError('denied', msg);
@@ -305,55 +321,105 @@ function shortMessage(e: unknown, url: URL): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 200) || 'request failed';
 }
 
-async function doFetch(scope: RequestScope, cfg: HttpConfigured, req: OutgoingRequest): Promise<IncomingResponse> {
+/** The real backend: pinned DNS, SSRF policy and the allowlist on every hop, redirects by hand. */
+export function networkHttpBackend(scope: RequestScope, cfg: HttpConfigured): HttpBackend {
+  return {
+    async send(req, signal) {
+      let { method, headers, body } = req;
+      let url = new URL(req.url);
+      const timeoutMs = req.timeoutMs ?? Math.max(1, scope.deadlineMs - Date.now());
+      const maxBytes = scope.operator.httpMaxResponseBytes;
+      const maxRedirects = scope.operator.httpMaxRedirects;
+      try {
+        for (let redirects = 0; ; redirects++) {
+          checkAllowlist(url, cfg);
+          const pinned = await resolveChecked(url, scope, signal);
+          const res = await hop(url, method, headers, body, pinned, signal, timeoutMs, maxBytes);
+          if (res.location === undefined) return { status: res.status, headers: res.headers, body: res.body };
+
+          if (redirects >= maxRedirects) throw transport('too many redirects');
+          let next: URL;
+          try {
+            next = new URL(res.location, url);
+          } catch {
+            throw transport('redirect with an invalid Location');
+          }
+          if (next.protocol !== 'http:' && next.protocol !== 'https:') throw denied(`redirect to a ${next.protocol} URL is not allowed`);
+          if (next.username !== '' || next.password !== '') throw transport('redirect Location contains userinfo');
+          next.hash = '';
+
+          if ((res.status === 303 && method !== 'HEAD') || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+            method = 'GET';
+            body = undefined;
+            headers = headers.filter(([k]) => !BODY_HEADERS.includes(k.toLowerCase()));
+          }
+          if (next.origin !== url.origin) {
+            headers = headers.filter(([k]) => !CROSS_ORIGIN_DROPPED.includes(k.toLowerCase()));
+          }
+          url = next;
+        }
+      } catch (e) {
+        if (signal.aborted || isWitErr(e)) throw e;
+        throw transport(shortMessage(e, url));
+      }
+    },
+  };
+}
+
+function checkHostResponse(res: unknown, maxBytes: number): IncomingResponse {
+  const r = res as { status?: unknown; headers?: unknown; body?: unknown } | null | undefined;
+  if (typeof r !== 'object' || r === null) throw transport('the http backend answered with a malformed response');
+  if (typeof r.status !== 'number' || !Number.isInteger(r.status) || r.status < 100 || r.status > 599) throw transport('the http backend answered with an invalid status');
+  if (!Array.isArray(r.headers) || !r.headers.every((h) => Array.isArray(h) && h.length === 2 && typeof h[0] === 'string' && typeof h[1] === 'string')) {
+    throw transport('the http backend answered with invalid headers');
+  }
+  if (r.body !== undefined && r.body !== null && !(r.body instanceof Uint8Array)) throw transport('the http backend answered with an invalid body');
+  const body = r.body instanceof Uint8Array ? r.body : new Uint8Array(0);
+  if (body.byteLength > maxBytes) throw witError('too-large');
+  return { status: r.status, headers: (r.headers as Array<[string, string]>).map(([k, v]) => [k.toLowerCase(), v]), body };
+}
+
+/** A main-thread backend's answer is the answer (no redirect followed); the cap and the timeout still hold. */
+export function hostHttpBackend(scope: RequestScope, hostCall: NonNullable<RequestScope['hostCall']>): HttpBackend {
+  return {
+    send: (req, signal) => new Promise<IncomingResponse>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      hostCall('fetch', [req])
+        .then((res) => checkHostResponse(res, scope.operator.httpMaxResponseBytes))
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
+    }),
+  };
+}
+
+async function doFetch(scope: RequestScope, cfg: HttpConfigured, backend: HttpBackend, req: OutgoingRequest): Promise<IncomingResponse> {
   if (typeof req !== 'object' || req === null) throw invalid('request must be a record');
-  let method = validateMethod(req.method);
-  let url = parseGuestUrl(req.url);
-  let headers = sanitiseHeaders(req.headers);
-  let body = validateBody(req.body);
+  const method = validateMethod(req.method);
+  const url = parseGuestUrl(req.url);
+  const headers = sanitiseHeaders(req.headers);
+  const body = validateBody(req.body);
   const timeoutMs = effectiveTimeout(req.timeoutMs, scope.deadlineMs);
 
   // Refuse before any I/O when the first hop is not allowed.
   checkAllowlist(url, cfg);
   if (timeoutMs <= 0) throw witError('timeout');
 
-  const maxBytes = scope.operator.httpMaxResponseBytes;
-  const maxRedirects = scope.operator.httpMaxRedirects;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error('http.fetch timeout')), timeoutMs);
   const signal = controller.signal;
   try {
-    for (let redirects = 0; ; redirects++) {
-      checkAllowlist(url, cfg);
-      const pinned = await resolveChecked(url, scope, signal);
-      const res = await hop(url, method, headers, body, pinned, signal, timeoutMs, maxBytes);
-      if (res.location === undefined) return { status: res.status, headers: res.headers, body: res.body };
-
-      if (redirects >= maxRedirects) throw transport('too many redirects');
-      let next: URL;
-      try {
-        next = new URL(res.location, url);
-      } catch {
-        throw transport('redirect with an invalid Location');
-      }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw denied(`redirect to a ${next.protocol} URL is not allowed`);
-      if (next.username !== '' || next.password !== '') throw transport('redirect Location contains userinfo');
-      next.hash = '';
-
-      if ((res.status === 303 && method !== 'HEAD') || ((res.status === 301 || res.status === 302) && method === 'POST')) {
-        method = 'GET';
-        body = undefined;
-        headers = headers.filter(([k]) => !BODY_HEADERS.includes(k.toLowerCase()));
-      }
-      if (next.origin !== url.origin) {
-        headers = headers.filter(([k]) => !CROSS_ORIGIN_DROPPED.includes(k.toLowerCase()));
-      }
-      url = next;
-    }
+    return await backend.send({ method, url: url.href, headers, body, timeoutMs }, signal);
   } catch (e) {
     if (signal.aborted) throw witError('timeout');
-    if (isWitErr(e)) throw e;
-    throw transport(shortMessage(e, url));
+    // A host backend's `unavailable` (e.g. it failed) has no http-error case: it is a transport failure.
+    const tag = (e as { tag?: unknown } | null)?.tag;
+    if (tag === 'unavailable') {
+      const val = (e as { val?: unknown }).val;
+      throw transport(typeof val === 'string' && val !== '' ? val.slice(0, 300) : 'the http backend is unavailable');
+    }
+    throw e;
   } finally {
     clearTimeout(timer);
   }
@@ -371,17 +437,19 @@ export const httpProvider: CapabilityProvider<HttpConfigured> = {
     }
     return { allowed };
   },
-  bind: (scope, cfg) => ({
-    fetch: async (req: OutgoingRequest): Promise<IncomingResponse> => {
-      try {
-        return await doFetch(scope, cfg, req);
-      } catch (e) {
-        // Only WIT variants may leave a host function; anything else would trap the guest.
-        if (isWitErr(e)) throw e;
-        throw transport('internal error');
-      }
-    },
-  }),
+  bind: (scope, cfg) => {
+    const backend = scope.hostCall ? hostHttpBackend(scope, scope.hostCall) : networkHttpBackend(scope, cfg);
+    return {
+      fetch: async (req: OutgoingRequest): Promise<IncomingResponse> => {
+        try {
+          return await doFetch(scope, cfg, backend, req);
+        } catch (e) {
+          // Only WIT variants may leave a host function; anything else would trap the guest.
+          throw asWitError(e, HTTP_ERRORS) ?? transport('internal error');
+        }
+      },
+    };
+  },
   denied: () => ({
     fetch: async () => {
       throw witError('denied', 'cap:http.fetch is not granted to this install');

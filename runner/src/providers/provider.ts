@@ -9,6 +9,12 @@
  *  - `bind(scope, configured)`: the host functions for one request, keyed by WIT function name.
  *  - `denied()`: the functions an interface answers with when it is declared but not granted.
  *
+ * A provider that stores or forwards (storage, ui-proxy, http) owns a small backend interface
+ * and enforces the capability's rules itself before calling it; the backend only stores, fetches
+ * or forwards. `bind` picks the backend: `scope.hostCall ? host backend : production backend`,
+ * where `hostCall` reaches a main-thread `HostBackend` (a dev server or test host in the same
+ * process) that the runner was given for the provider's WIT interface.
+ *
  * @example
  *   export const logProvider: CapabilityProvider<null> = {
  *     capability: 'cap:log.emit', witInterface: 'log', asyncFunctions: [],
@@ -62,7 +68,36 @@ export interface RequestScope {
   log(level: LogLevel, message: string, fields: Record<string, string>): void;
   /** Values that must never leave the runner (e.g. decrypted secrets); the core redacts them from logs. */
   markSensitive(value: string): void;
+  /**
+   * Calls the runner's main-thread backend for this provider's WIT interface (`RunnerOptions.hostBackends`:
+   * a dev server or test host in the same process). Defined only when the runner has one for this
+   * interface; a provider then uses it instead of its production backend. Arguments and result cross
+   * threads by structured clone. Rejects with the backend's plain `{ tag, val? }`, with
+   * `{ tag: 'unavailable', val }` for any other failure, and at the request deadline.
+   */
+  hostCall?: (op: string, args: unknown[]) => Promise<unknown>;
 }
+
+/** What a main-thread backend learns of the request a host call belongs to (from the job, never from the guest). */
+export interface HostCallScope {
+  requestId: string;
+  tenantId: string;
+  extensionId: string;
+  installId: string;
+  versionId: string;
+  install: InstallSpec;
+  deadlineMs: number;
+}
+
+export interface HostBackendCall {
+  iface: string;
+  op: string;
+  args: unknown[];
+  scope: HostCallScope;
+}
+
+/** A main-thread backend for one WIT interface (dev server, test host). Throws plain `{ tag, val? }` objects (witError) for WIT errors. */
+export type HostBackend = (call: HostBackendCall) => Promise<unknown>;
 
 /** Main-thread services a provider's `prepare` may use (built once by `createRunner`). */
 export interface RunnerServices {
@@ -93,4 +128,22 @@ export interface CapabilityProvider<Configured = unknown> {
 /** jco's guest-side error for a WIT `result` err: `{ tag, val }` thrown from the host function. */
 export function witError(tag: string, val?: unknown): { tag: string; val?: unknown } {
   return val === undefined ? { tag } : { tag, val };
+}
+
+/** A WIT error variant's cases: tag → default message when the case carries a `string`, or null when it carries nothing. */
+export type WitErrorCases = Readonly<Record<string, string | null>>;
+
+/**
+ * `e` as a well-formed case of a WIT error variant, or undefined. Only a plain `{ tag, val? }` with a
+ * known tag qualifies; its payload is made to fit the case (a bounded string, or none), because a
+ * value of the wrong shape handed to jco's glue would trap the guest instead of failing the call.
+ * Backends outside the provider's control (a host backend, a future store) are normalised here.
+ */
+export function asWitError(e: unknown, cases: WitErrorCases): { tag: string; val?: unknown } | undefined {
+  if (typeof e !== 'object' || e === null || e instanceof Error) return undefined;
+  const { tag, val } = e as { tag?: unknown; val?: unknown };
+  if (typeof tag !== 'string' || !Object.hasOwn(cases, tag)) return undefined;
+  const fallback = cases[tag];
+  if (fallback === null) return { tag };
+  return { tag, val: typeof val === 'string' && val !== '' ? val.slice(0, 500) : fallback };
 }

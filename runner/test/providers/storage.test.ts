@@ -8,7 +8,8 @@ import { executeBodyDigest } from '@alga-psa/extension-contracts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeStoragePools, storageProvider } from '../../src/providers/storage.ts';
+import { storageProvider } from '../../src/providers/storage.ts';
+import { closeGatewayCallbackPools } from '../../src/providers/gateway-callback.ts';
 import { providerForInterface } from '../../src/providers/index.ts';
 import type { HostFunctions, RequestScope } from '../../src/providers/provider.ts';
 import type { InstallSpec } from '@alga-psa/extension-contracts';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   install = { id: body.id, extensionId: body.extensionId, tenantId: t.tenantId };
 });
 afterAll(async () => {
-  await closeStoragePools();
+  await closeGatewayCallbackPools();
   await h?.close();
 });
 

@@ -1,4 +1,5 @@
 import { createRouter, HostError, jsonResponse, textResponse } from '@alga-psa/extension-runtime';
+import { parseTicketRef } from './faults.ts';
 
 // Module state survives between requests on a pooled instance; /counter makes that observable.
 let calls = 0;
@@ -22,6 +23,9 @@ const app = createRouter()
     return jsonResponse(200, { held: hoard.length });
   })
   .get('/bad-status', () => ({ status: 42, headers: [], body: undefined }))
+  // A route that throws (a bug in src/faults.ts): the router answers 500 E_EXTENSION_ERROR and logs
+  // the stack, which the logs API maps back to src/faults.ts.
+  .get('/route-throws', (req) => jsonResponse(200, parseTicketRef(req.query.get('ref') ?? 'nonsense')))
   .get('/leak-secret', async (_req, ctx) => {
     // Tries to exfiltrate its secret through the logs; the runner must redact it.
     const token = await ctx.secrets.get('token');

@@ -10,12 +10,20 @@ import { Command, CommanderError } from 'commander';
 import { toCliError } from './cli-error.ts';
 import { createOutput, type Output } from './output.ts';
 import { buildCommand } from './commands/build.ts';
+import { devCommand } from './commands/dev.ts';
+import { testCommand } from './commands/test.ts';
 import { keysGenerate } from './commands/keys.ts';
 import { newCommand, templateNames } from './commands/new.ts';
 import { packCommand } from './commands/pack.ts';
 import { publishCommand } from './commands/publish.ts';
 import { signCommand } from './commands/sign.ts';
 import { versions } from './commands/version.ts';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommanderError(2, 'E_USAGE', `--port ${value} is not a port number (0-65535)`);
+  return port;
+}
 
 type Action<A extends unknown[]> = (out: Output, ...args: A) => Promise<void>;
 
@@ -52,6 +60,17 @@ export async function runCli(argv: string[]): Promise<number> {
   component.command('build [dirs...]').description('type check, bundle and componentize into dist/ (cached by content)')
     .option('--no-typecheck', 'skip the TypeScript type check')
     .action(run(async (out, dirs: string[], opts: { typecheck: boolean }) => buildCommand(dirs, opts, out)));
+  component.command('dev [dir]').description('serve the extension locally from the real runner; rebuild and hot-swap on every save')
+    .option('-p, --port <port>', 'port on 127.0.0.1 (0 picks a free one)', (v) => parsePort(v), 3000)
+    .option('--host-routes <file>', 'JSON fixtures answering ui-proxy host routes: {"GET /host/tickets/:id": {"json": {…}}}')
+    .option('--allow-private <cidr>', 'let outbound HTTP reach this private range (repeatable), e.g. 127.0.0.1/32 for a local mock API', (v, all: string[]) => [...all, v], [])
+    .option('--reset', 'clear the local storage in .alga/storage first')
+    .option('--no-typecheck', 'skip the TypeScript type check on rebuilds')
+    .action(run(async (out, dir: string | undefined, opts: { port: number; hostRoutes?: string; allowPrivate: string[]; reset?: boolean; typecheck: boolean }) => devCommand(dir, opts, out)));
+  component.command('test [dir]').description('build, then run the project\'s tests against the built component (vitest + the local test host)')
+    .option('-f, --filter <text>', 'only test files whose path contains this text (repeatable)', (v, all: string[]) => [...all, v], [])
+    .option('--no-typecheck', 'skip the TypeScript type check')
+    .action(run(async (out, dir: string | undefined, opts: { filter: string[]; typecheck: boolean }) => testCommand(dir, opts.filter, opts, out)));
   component.command('pack [dir]').description('build, then pack dist/<name>-<version>.tar.gz and print its sha256')
     .option('--no-typecheck', 'skip the TypeScript type check')
     .action(run(async (out, dir: string | undefined, opts: { typecheck: boolean }) => packCommand(dir, opts, out)));

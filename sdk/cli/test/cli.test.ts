@@ -3,29 +3,13 @@
  * OUTSIDE the repository with no npm install, real componentize-js, and a real gateway to
  * publish to.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle, verifyBundleSignature } from '@alga-psa/extension-contracts';
 import { operatorCaller, startGatewayHarness, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
-
-const bin = fileURLToPath(new URL('../bin/alga.mjs', import.meta.url));
-
-interface Run { code: number; stdout: string; stderr: string; json?: any }
-
-function alga(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      let json: unknown;
-      if (args.includes('--json')) try { json = JSON.parse(stdout); } catch { /* not JSON */ }
-      resolve({ code, stdout, stderr, json });
-    });
-  });
-}
+import { alga } from './support/alga-process.ts';
 
 let work: string;
 let project: string;
@@ -42,7 +26,7 @@ describe('alga (the command)', () => {
     expect(v.code).toBe(0);
     expect(v.json).toMatchObject({ ok: true, wit: 'alga:extension@0.1.0', componentizeJs: '0.23.0', jco: '1.35.0' });
     const help = await alga(['component', '--help'], work);
-    for (const command of ['new', 'build', 'pack', 'sign', 'publish']) expect(help.stdout).toContain(command);
+    for (const command of ['new', 'build', 'dev', 'test', 'pack', 'sign', 'publish']) expect(help.stdout).toContain(command);
   });
 
   it('fails with an E_* code and what to do next, in words and in --json', async () => {
@@ -69,6 +53,9 @@ describe('alga (the command)', () => {
     for (const phase of ['typecheck', 'bundle', 'componentize']) expect(built.stderr).toMatch(new RegExp(`com.acme.greeter: ${phase} [\\d.]+ s`));
     const map = JSON.parse(await readFile(join(project, 'dist/component.js.map'), 'utf8'));
     expect(map.sources).toContain('src/index.ts');
+    // No temp directory or path of this machine: the SDK by its package name, the host module as alga:host.
+    expect(map.sources).toContain('node_modules/@alga-psa/extension-runtime/src/router.ts');
+    expect(map.sources.filter((s: string) => s.startsWith('..') || s.startsWith('/'))).toEqual([]);
     const again = await alga(['component', 'build', '--json'], project);
     expect(again.json.builds[0].fromCache).toBe(true);
   }, 180_000);
@@ -123,8 +110,10 @@ describe('alga (the command)', () => {
       expect(packed.code, packed.stderr).toBe(0);
       expect(packed.json.bundle).toBe(join(project, 'dist/com.acme.greeter-0.1.0.tar.gz'));
       const bytes = new Uint8Array(await readFile(packed.json.bundle));
-      const contents = await readBundle(bytes);
+      const contents = await readBundle(bytes, {}, { sourceMap: true });
       expect((contents.manifestJson as { name: string }).name).toBe('com.acme.greeter');
+      // The build's source map travels in the bundle (the gateway maps guest stacks with it).
+      expect(new TextDecoder().decode(contents.sourceMap)).toBe(await readFile(join(project, 'dist/component.js.map'), 'utf8'));
       const keys = await alga(['keys', 'generate', '--out', join(work, 'keys'), '--json'], work);
       expect((await stat(keys.json.privateKeyFile)).mode & 0o777).toBe(0o600);
       expect((await alga(['keys', 'generate', '--out', join(work, 'keys')], work)).stderr).toContain('E_EXISTS');

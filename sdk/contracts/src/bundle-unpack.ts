@@ -23,6 +23,8 @@ export interface UnpackCaps {
   entryCap(path: string): { maxBytes: number; code: Extract<ErrorCode, 'E_BUNDLE_TOO_LARGE' | 'E_MANIFEST_TOO_LARGE'> };
   /** Why a (safe) path may not be in the archive at all, or undefined: refused before its body is inflated. */
   refusePath?(path: string): string | undefined;
+  /** An allowed entry whose body is inflated past (and still counted and capped) but not kept. */
+  discard?(path: string): boolean;
 }
 
 /** 64 KiB: ~190 threadpool round trips for a 12 MB component instead of ~750 at zlib's 16 KiB default. */
@@ -44,6 +46,8 @@ export function isSafeArchivePath(path: string): boolean {
 export function unpackTarGz(bytes: Uint8Array, caps: UnpackCaps): Promise<Map<string, Uint8Array>> {
   return new Promise((resolve, reject) => {
     const files = new Map<string, Uint8Array>();
+    /** Discarded entries, so a duplicate of one is still refused. */
+    const discarded = new Set<string>();
     const gunzip = createGunzip({ chunkSize: inflateChunkBytes });
     // Never let tar sniff and inflate a nested stream itself: it would do so synchronously.
     const parser = new tar.Parser({ strict: true, brotli: false, zstd: false });
@@ -74,7 +78,7 @@ export function unpackTarGz(bytes: Uint8Array, caps: UnpackCaps): Promise<Map<st
       if (!isSafeArchivePath(path)) return fail(invalid(`bundle entry ${JSON.stringify(path)} escapes the bundle root`));
       const refused = caps.refusePath?.(path);
       if (refused) return fail(invalid(refused));
-      if (files.has(path)) return fail(invalid(`bundle entry ${JSON.stringify(path)} appears twice`));
+      if (files.has(path) || discarded.has(path)) return fail(invalid(`bundle entry ${JSON.stringify(path)} appears twice`));
       if (++entries > caps.maxEntries) return fail(new AlgaError('E_BUNDLE_TOO_LARGE', `bundle has more than ${caps.maxEntries} entries`, { limitEntries: caps.maxEntries }));
       const cap = caps.entryCap(path);
       if (entry.size > cap.maxBytes) {
@@ -82,6 +86,15 @@ export function unpackTarGz(bytes: Uint8Array, caps: UnpackCaps): Promise<Map<st
           { entry: path, limitBytes: cap.maxBytes, inflatedBytes: inflated, entryBytes: entry.size }));
       }
       if (announced > caps.maxInflatedBytes) return fail(tooLarge(announced));
+      if (caps.discard?.(path)) {
+        discarded.add(path);
+        let seen = 0;
+        entry.on('data', (chunk: Buffer) => {
+          if (!settled && (seen += chunk.length) > entry.size) fail(invalid(`bundle entry ${JSON.stringify(path)} is longer than its header says`));
+        });
+        entry.on('end', () => { if (!settled && seen !== entry.size) fail(invalid(`bundle entry ${JSON.stringify(path)} is truncated`)); });
+        return;
+      }
       // Sized from the header and never from the shared small-buffer pool: each body is copied
       // once, not kept as chunks and then concatenated (which held it twice), and untouched
       // pages of a large allocation are not resident, so a truncated body costs what arrived.

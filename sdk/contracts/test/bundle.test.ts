@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { defaultBundleLimits, packBundle, readBundle, sha256Hex } from '../src/bundle.ts';
+import { bundleSourceMapPath, defaultBundleLimits, packBundle, parseBundleSourceMap, readBundle, sha256Hex } from '../src/bundle.ts';
 import { AlgaError } from '../src/errors.ts';
 import { bundleOf, fixtureComponent, storageGuest } from '../../../test-setup/fixture-components.ts';
 import { zeroBombTarGz } from '../../../test-setup/zero-bombs.ts';
@@ -108,6 +108,35 @@ describe('readBundle', () => {
     const bytes = await zeroBombTarGz([{ path: 'manifest.json', data: manifest }, { path: 'junk.bin', size: 200 * MiB }]);
     const err = await refusal(readBundle(bytes), 'E_BUNDLE_INVALID');
     expect(err.message).toMatch(/"junk\.bin" is not allowed/);
+  });
+
+  it('allows an optional component.js.map: kept only when asked for (the runner never holds it), capped at 16 MiB, refused twice', async () => {
+    const map = JSON.stringify({ version: 3, file: 'component.js', sources: ['src/index.ts'], names: [], mappings: 'AAAA' });
+    const bytes = await zeroBombTarGz([{ path: 'manifest.json', data: manifest }, { path: 'component.wasm', size: 1024 }, { path: bundleSourceMapPath, data: map }]);
+    expect((await readBundle(bytes)).sourceMap).toBeUndefined();
+    const kept = await readBundle(bytes, {}, { sourceMap: true });
+    expect(new TextDecoder().decode(kept.sourceMap)).toBe(map);
+    expect(parseBundleSourceMap(kept.sourceMap!)).toMatchObject({ version: 3, mappings: 'AAAA' });
+    expect((await readBundle(await zeroBombTarGz([{ path: 'manifest.json', data: manifest }, { path: 'component.wasm', size: 1024 }]), {}, { sourceMap: true })).sourceMap).toBeUndefined();
+
+    expect(defaultBundleLimits.maxSourceMapBytes).toBe(16 * MiB);
+    const big = await zeroBombTarGz([{ path: 'manifest.json', data: manifest }, { path: 'component.wasm', size: 1024 }, { path: bundleSourceMapPath, size: 16 * MiB + 1 }]);
+    for (const options of [{}, { sourceMap: true }]) {
+      const err = await refusal(readBundle(big, {}, options), 'E_BUNDLE_TOO_LARGE');
+      expect(err.message).toMatch(/component\.js\.map.*16777217 bytes uncompressed; the limit is 16777216/);
+      expect(err.details.inflatedBytes).toBeLessThan(MiB);
+    }
+    const twice = await zeroBombTarGz([{ path: 'manifest.json', data: manifest }, { path: bundleSourceMapPath, data: map }, { path: 'component.wasm', size: 1024 }, { path: bundleSourceMapPath, data: map }]);
+    for (const options of [{}, { sourceMap: true }]) expect((await refusal(readBundle(twice, {}, options), 'E_BUNDLE_INVALID')).message).toMatch(/component\.js\.map" appears twice/);
+  });
+
+  it('parseBundleSourceMap refuses what is not a version 3 source map (422 E_BUNDLE_INVALID)', () => {
+    const enc = (text: string) => new TextEncoder().encode(text);
+    for (const bad of ['not json', '[]', 'null', '{"version":3}', '{"version":2,"mappings":""}', '{"version":3,"mappings":7}']) {
+      expect(() => parseBundleSourceMap(enc(bad)), bad).toThrow(AlgaError);
+    }
+    expect(() => parseBundleSourceMap(new Uint8Array([0xff, 0xfe, 0x7b]))).toThrow(/not valid UTF-8 JSON/);
+    expect(parseBundleSourceMap(enc('{"version":3,"sections":[]}'))).toEqual({ version: 3, sections: [] });
   });
 
   it('refuses a tar gzipped twice (422 E_BUNDLE_INVALID) rather than inflating the inner stream in-thread', async () => {

@@ -44,6 +44,8 @@ export type RouteHandler = (req: Request, ctx: Context) => Response | Promise<Re
 
 interface Route {
   method: string;
+  /** The pattern as registered (`/tickets/:id`): what the unhandled-error log line names. */
+  path: string;
   segments: string[];
   handler: RouteHandler;
 }
@@ -81,7 +83,7 @@ export class Router {
   private notFound: RouteHandler = (req) => jsonResponse(404, { error: { code: 'E_NOT_FOUND', message: `no route for ${req.method} ${req.path}` } });
 
   on(method: string, path: string, handler: RouteHandler): this {
-    this.routes.push({ method: method.toUpperCase(), segments: split(path), handler });
+    this.routes.push({ method: method.toUpperCase(), path, segments: split(path), handler });
     return this;
   }
   get(path: string, handler: RouteHandler): this { return this.on('GET', path, handler); }
@@ -107,8 +109,10 @@ export class Router {
   /**
    * The first route whose method and path match answers. A path some route matches with another
    * method is 405 with `Allow`; no match is the fallback (404). A route that throws or rejects
-   * answers 500 with the request id and logs the error with its stack, instead of trapping: a
-   * trap would cost the instance and tell the caller nothing.
+   * answers 500 with the request id and logs ONE 'error' line, `unhandled error in <METHOD>
+   * <route>: <message>` with the raw guest stack in the field `stack` (bounded), instead of
+   * trapping: a trap would cost the instance and tell the caller nothing. The stack names
+   * bundled-JS positions; the gateway's logs API adds `mappedStack` (the TypeScript positions).
    */
   handle(raw: HttpRequest): Response | Promise<Response> {
     const segments = split(raw.path);
@@ -121,13 +125,13 @@ export class Router {
         allowed.add(route.method);
         continue;
       }
-      return guard(() => route.handler(toRequest(raw, params), ctx), ctx);
+      return guard(() => route.handler(toRequest(raw, params), ctx), ctx, `${raw.method} ${route.path}`);
     }
     if (allowed.size > 0) {
       const allow = [...allowed].sort().join(', ');
       return jsonResponse(405, { error: { code: 'E_METHOD_NOT_ALLOWED', message: `${raw.method} is not allowed on ${raw.path}; use ${allow}` } }, [['allow', allow]]);
     }
-    return guard(() => this.notFound(toRequest(raw, {}), ctx), ctx);
+    return guard(() => this.notFound(toRequest(raw, {}), ctx), ctx, `${raw.method} ${raw.path}`);
   }
 
   /** The object to export as `handler` from the component's entry module. */
@@ -142,19 +146,41 @@ export class Router {
  */
 function isResourceExhaustion(err: unknown): boolean {
   // SpiderMonkey throws its OOM as the bare string "out of memory", not as an Error.
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : safeString(err);
   return /^InternalError|out of memory|allocation size overflow|too much recursion/i.test(text);
 }
 
-function guard(run: () => Response | Promise<Response>, ctx: Context): Response | Promise<Response> {
+/** Bounds of the unhandled-error log line: the runner caps a request's guest logs (64 KiB by default). */
+const maxLoggedStackChars = 8 * 1024;
+const maxLoggedMessageChars = 1024;
+
+/** `String(value)` for whatever a route threw: `Object.create(null)` or a throwing `toString` included. */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return `a thrown ${typeof value} that has no string form`;
+  }
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function guard(run: () => Response | Promise<Response>, ctx: Context, label: string): Response | Promise<Response> {
   const failed = (err: unknown): Response => {
     if (isResourceExhaustion(err)) throw err;
-    const error = err instanceof Error ? err : new Error(String(err));
-    // The stack names bundled-JS positions; the host maps them to the TypeScript source.
-    ctx.log.error(`unhandled error: ${error.message}`, { stack: error.stack ?? '', name: error.name });
+    const error = err instanceof Error ? err : undefined;
+    const message = safeString(error ? error.message : err);
+    // A thrown non-Error has no stack of its own; one made here would only name this function.
+    let stack = '';
+    try { if (error && typeof error.stack === 'string') stack = error.stack; } catch { /* a throwing getter */ }
+    try {
+      ctx.log.error(`unhandled error in ${label}: ${cut(message, maxLoggedMessageChars)}`, { stack: cut(stack, maxLoggedStackChars), name: error ? safeString(error.name) : typeof err });
+    } catch { /* logging must never turn a 500 into a trap */ }
     let requestId = '';
     try { requestId = ctx.install.requestId; } catch { /* no context outside a request */ }
-    return jsonResponse(500, { error: { code: 'E_EXTENSION_ERROR', message: error.message, requestId } });
+    return jsonResponse(500, { error: { code: 'E_EXTENSION_ERROR', message, requestId } });
   };
   try {
     const result = run();

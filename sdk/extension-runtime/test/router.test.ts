@@ -62,6 +62,45 @@ describe('router', () => {
     expect(Object.fromEntries(state.logs[0].fields).stack).toContain('boom');
   });
 
+  it('logs ONE error line per unhandled error: "unhandled error in <METHOD> <route>: <message>" with the raw stack and the error name', async () => {
+    const thrown = new RangeError('no ticket 7');
+    const failing = createRouter()
+      .get('/tickets/:id', () => { throw thrown; })
+      .post('/tickets/:id/notes', async () => { await Promise.resolve(); throw new Error('cannot note'); })
+      .fallback((r) => { throw new Error(`no ${r.path}`); });
+    expect((await failing.handle(req('GET', '/tickets/7'))).status).toBe(500);
+    expect((await failing.handle(req('POST', '/tickets/7/notes'))).status).toBe(500);
+    expect((await failing.handle(req('HEAD', '/tickets/8'))).status).toBe(500);
+    expect((await failing.handle(req('GET', '/elsewhere'))).status).toBe(500);
+    expect(state.logs.map((l) => [l.level, l.message])).toEqual([
+      ['error', 'unhandled error in GET /tickets/:id: no ticket 7'],
+      ['error', 'unhandled error in POST /tickets/:id/notes: cannot note'],
+      ['error', 'unhandled error in HEAD /tickets/:id: no ticket 7'],
+      ['error', 'unhandled error in GET /elsewhere: no /elsewhere'],
+    ]);
+    expect(Object.fromEntries(state.logs[0].fields)).toEqual({ stack: thrown.stack, name: 'RangeError' });
+  });
+
+  it('bounds the logged stack (8 KiB) and message (1 KiB); the answer keeps the whole message', async () => {
+    const huge = new Error('m'.repeat(5000));
+    huge.stack = `Error: x\n${'frame@guest.js:1:1\n'.repeat(2000)}`;
+    const res = await createRouter().get('/', () => { throw huge; }).handle(req('GET', '/'));
+    expect(json(res).error.message).toHaveLength(5000);
+    const [line] = state.logs;
+    const stack = Object.fromEntries(line.fields).stack;
+    expect(stack.length).toBeLessThanOrEqual(8 * 1024 + 1);
+    expect(huge.stack.startsWith(stack.slice(0, -1))).toBe(true);
+    expect(line.message.length).toBeLessThanOrEqual('unhandled error in GET /: '.length + 1024 + 1);
+  });
+
+  it('a thrown non-Error (a string, a null-prototype object) is still one error line and a 500, with an empty stack', async () => {
+    const failing = createRouter().get('/s', () => { throw 'plain'; }).get('/o', () => { throw Object.create(null); });
+    expect(json(await failing.handle(req('GET', '/s'))).error.message).toBe('plain');
+    expect((await failing.handle(req('GET', '/o'))).status).toBe(500);
+    expect(state.logs.map((l) => l.message)).toEqual(['unhandled error in GET /s: plain', 'unhandled error in GET /o: a thrown object that has no string form']);
+    expect(Object.fromEntries(state.logs[0].fields)).toEqual({ stack: '', name: 'string' });
+  });
+
   it('running out of memory is not caught: it reaches the host, which answers 507 and discards the instance', async () => {
     // SpiderMonkey throws its OOM as a bare string.
     const app = createRouter().get('/oom', () => { throw 'out of memory'; }).get('/oom2', () => { throw new RangeError('out of memory'); });

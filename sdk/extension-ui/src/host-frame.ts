@@ -7,10 +7,11 @@
  *   const iframe = createSandboxedFrame({ uiUrl: install.uiUrl, pageUrl: location.href, title: 'Notes' });
  *   container.appendChild(iframe);
  */
+import { extUiIframeSandbox } from '@alga-psa/extension-contracts/ext-ui-policy';
 import { parentOriginParam } from './protocol.ts';
 
-/** The same value the gateway's CSP applies (gateway/src/ui/ext-ui-routes.ts `extUiIframeSandbox`). */
-export const frameSandbox = 'allow-scripts allow-forms';
+/** The same value the gateway's CSP applies: one definition for both. */
+export const frameSandbox = extUiIframeSandbox;
 
 export function createSandboxedFrame(options: { uiUrl: string; pageUrl: string; title: string }): HTMLIFrameElement {
   const src = new URL(options.uiUrl, options.pageUrl);

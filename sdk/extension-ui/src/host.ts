@@ -19,6 +19,8 @@
  *   await frame.ready;                              // the UI loaded the client SDK
  *   frame.destroy();                                // removes the frame and every listener
  */
+// First: it must run before any schema below is built.
+import './zod-jitless.ts';
 import { compileAllowedRoutes, type AllowedRoute } from './allowed-routes.ts';
 import { ExtensionUiError } from './errors.ts';
 import { serveChannel, type Channel } from './host-channel.ts';

@@ -32,7 +32,7 @@ async function filesUnder(dir: string, skip: Set<string>): Promise<string[]> {
     if (skip.has(entry.name)) continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await filesUnder(full, skip)));
-    else if (entry.isFile()) out.push(full);
+    else if (entry.isFile() && !entry.name.endsWith('.test.ts')) out.push(full);
   }
   return out.sort();
 }
@@ -40,7 +40,8 @@ async function filesUnder(dir: string, skip: Set<string>): Promise<string[]> {
 export async function inputHash(projectDir: string): Promise<string> {
   const versions = ['@bytecodealliance/componentize-js', 'esbuild'].map((n) => installedPackageVersion(n, import.meta.url)).join(',');
   const hash = createHash('sha256').update(versions);
-  const skip = new Set(['node_modules', 'dist', '.alga']);
+  // Tests are not built into the component: editing one must not cost a rebuild.
+  const skip = new Set(['node_modules', 'dist', '.alga', '.git', 'test']);
   const inputs = [
     ...(await filesUnder(projectDir, skip)),
     ...(await filesUnder(join(repoRoot, 'sdk/extension-runtime/src'), skip)),

@@ -9,7 +9,7 @@
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile, cp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { assertManifest, type Manifest } from '@alga-psa/extension-contracts/manifest';
 import { buildWorldName, hostModuleSource, narrowedWit } from './world.ts';
@@ -72,6 +72,8 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
   try {
     progress(`bundling ${entry}`);
     let t = performance.now();
+    // The guest's stacks name this file (`fn@guest.js:283:11`): keep it equal to `guestScriptName`
+    // of @alga-psa/extension-host/component/stack-map, which maps those frames.
     const bundlePath = join(work, 'guest.js');
     await bundleGuest({
       entryPoints: [entry],
@@ -128,10 +130,28 @@ export async function buildComponent(options: BuildOptions): Promise<BuildResult
 
 export const sourceMapFileName = 'component.js.map';
 
-/** esbuild names sources relative to the temp bundle; rename them relative to the project (`src/index.ts`). */
+/**
+ * The guest SDK's package root: its files are named `node_modules/@alga-psa/extension-runtime/src/…`
+ * in the map, as a dependency's files are (a bare `@alga-psa/…` would read `handle@@alga-psa/…`
+ * in a SpiderMonkey frame).
+ */
+const guestSdkRoot = resolve(dirname(guestSdkEntry), '..');
+
+/**
+ * esbuild names sources relative to the temp bundle; rename them relative to the project
+ * (`src/index.ts`), the CLI's own guest SDK by its package name and the generated host module
+ * `alga:host`, so the map (packed into the bundle) is the same wherever it was built: no temp
+ * directory, no path of the developer's machine.
+ */
 function projectRelativeSourceMap(mapText: string, bundleDir: string, projectDir: string): string {
   const map = JSON.parse(mapText) as { sources: string[]; file?: string };
-  map.sources = map.sources.map((s) => relative(projectDir, resolve(bundleDir, s)));
+  map.sources = map.sources.map((s) => {
+    if (s.startsWith('alga-host:')) return 'alga:host';
+    const abs = resolve(bundleDir, s);
+    const inSdk = relative(guestSdkRoot, abs);
+    if (!inSdk.startsWith('..') && !isAbsolute(inSdk)) return `node_modules/@alga-psa/extension-runtime/${inSdk}`;
+    return relative(projectDir, abs);
+  });
   map.file = 'component.js';
   return JSON.stringify(map);
 }

@@ -10,7 +10,8 @@
  *   // tsconfig.json: { "extends": "./.alga/tsconfig.base.json", "include": ["src", "ui", ".alga/types"] }
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Manifest } from '@alga-psa/extension-contracts/manifest';
 
@@ -24,6 +25,12 @@ export const uiSdkAliases: Record<string, string> = {
   '@alga-psa/extension-ui/client': join(uiSdkDir, 'client.ts'),
   '@alga-psa/extension-runtime/api-contract': fileURLToPath(new URL('../../../extension-runtime/src/api-contract.ts', import.meta.url)),
 };
+
+/** The test host: types for editors (no Node types needed), the implementation for `alga component test`. */
+export const testingTypesEntry = fileURLToPath(new URL('../testing/api.ts', import.meta.url));
+export const testingRuntimeEntry = fileURLToPath(new URL('../testing/load-extension.ts', import.meta.url));
+/** The CLI's vitest: a project outside any node_modules tree resolves its `import 'vitest'` here. */
+export const vitestDir = dirname(createRequire(import.meta.url).resolve('vitest/package.json'));
 
 export const tsconfigBasePath = (projectDir: string) => join(projectDir, '.alga', 'tsconfig.base.json');
 export const configTypesPath = (projectDir: string) => join(projectDir, '.alga', 'types', 'config.d.ts');
@@ -44,6 +51,8 @@ export function compilerOptionsJson(): Record<string, unknown> {
     paths: {
       '@alga-psa/extension-runtime': [guestSdkEntry],
       ...Object.fromEntries(Object.entries(uiSdkAliases).map(([name, path]) => [name, [path]])),
+      '@alga-psa/extension-runtime/testing': [testingTypesEntry],
+      vitest: [join(vitestDir, 'dist', 'index.d.ts')],
     },
   };
 }

@@ -36,6 +36,15 @@ export interface StorageQuotas {
   maxNamespaces: number;
 }
 
+/** The gateway's default quotas (ALGA_STORAGE_MAX_*), also those of local storage, so an extension
+ * that fits locally fits a default gateway. */
+export const DEFAULT_STORAGE_QUOTAS: Readonly<StorageQuotas> = Object.freeze({
+  maxKeys: 10_000,
+  maxValueBytes: 256 * 1024,
+  maxTotalBytes: 64 * 1024 * 1024,
+  maxNamespaces: 32,
+});
+
 /** Whose keyspace a call works on; `namespaces` = the manifest's `storage.namespaces` (null = any name). */
 export interface StorageScope {
   tenantId: string;

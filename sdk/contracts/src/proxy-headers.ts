@@ -1,5 +1,6 @@
 /**
- * What crosses the proxy in each direction (issue 7). An extension's response is data served on
+ * What crosses the extension proxy in each direction (issue 7), in the gateway and in
+ * `alga component dev` alike. An extension's response is data served on
  * the platform origin, so it is allowed a few descriptive headers and nothing that acts on the
  * browser (cookies, redirects, refresh, service-worker scope, CORS, auth challenges, site
  * data); and it is always sandboxed, so HTML from an extension never runs as a platform page.
