@@ -5,8 +5,8 @@
  * its own, is remounted on each deploy without a page reload, and keeps working under the error
  * banner of a broken build.
  *
- * Notes are compared as sets: the guest has no clock (WASI clocks are off), so every note of a
- * build gets the same `createdAt` and the template's list order is the random request ids' order.
+ * The template lists notes in the order they were added (ids from a storage counter: the guest has
+ * no clock), so lists are compared in order.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,12 +28,10 @@ let page: Page;
 /** What the pages reported that they should not have: uncaught errors, console errors, CSP violations of the shell. */
 const problems: string[] = [];
 
-const sorted = (texts: Array<string | null>) => [...texts].sort();
-
 async function notesFromNode(): Promise<string[]> {
   const res = await fetch(`${url}/notes`);
   expect(res.status).toBe(200);
-  return sorted(((await res.json()) as { notes: Array<{ text: string }> }).notes.map((n) => n.text)) as string[];
+  return ((await res.json()) as { notes: Array<{ text: string }> }).notes.map((n) => n.text);
 }
 
 async function openShell(shellUrl: string): Promise<Page> {
@@ -65,16 +63,16 @@ async function extensionFrame(contentHash: string, on: Page = page): Promise<Fra
   return frame;
 }
 
-const listed = async (frame: Frame) => sorted(await frame.$$eval('#notes li span', (spans) => spans.map((s) => s.textContent)));
+const listed = (frame: Frame) => frame.$$eval('#notes li span', (spans) => spans.map((s) => s.textContent));
 
-/** Waits until the UI lists exactly `texts` (in any order); on timeout says what it shows instead. */
+/** Waits until the UI lists exactly `texts`, in this order; on timeout says what it shows instead. */
 async function expectListed(frame: Frame, texts: string[]): Promise<void> {
-  const want = sorted(texts).join('\n');
+  const want = texts.join('\n');
   try {
-    await frame.waitForFunction((w) => Array.from(document.querySelectorAll('#notes li span')).map((s) => s.textContent).sort().join('\n') === w, want, { timeout: 30_000 });
+    await frame.waitForFunction((w) => Array.from(document.querySelectorAll('#notes li span')).map((s) => s.textContent).join('\n') === w, want, { timeout: 30_000 });
   } catch (err) {
     const status = await frame.textContent('#status').catch((e: Error) => `(${e.message})`);
-    throw new Error(`the UI lists ${JSON.stringify(await listed(frame).catch(() => null))}, not ${JSON.stringify(sorted(texts))}; status: ${JSON.stringify(status)}`, { cause: err });
+    throw new Error(`the UI lists ${JSON.stringify(await listed(frame).catch(() => null))}, not ${JSON.stringify(texts)}; status: ${JSON.stringify(status)}`, { cause: err });
   }
 }
 
@@ -148,7 +146,7 @@ describe('alga component dev: the dev shell in Chromium', () => {
 
       await addNote(frame, 'paper');
       await expectListed(frame, ['toner', 'paper']);
-      expect(await notesFromNode()).toEqual(['paper', 'toner']);
+      expect(await notesFromNode()).toEqual(['toner', 'paper']);
 
       const deleted = page.waitForRequest((r) => r.method() === 'DELETE' && r.url().startsWith(`${url}/api/ext-proxy/${name}/notes/`));
       await deleteNote(frame, 'toner');
@@ -205,7 +203,7 @@ describe('alga component dev: the dev shell in Chromium', () => {
       await expectListed(frame, ['paper', 'staples']);
       await addNote(frame, 'clips');
       await expectListed(frame, ['paper', 'staples', 'clips']);
-      expect(await notesFromNode()).toEqual(['clips', 'paper', 'staples']);
+      expect(await notesFromNode()).toEqual(['paper', 'staples', 'clips']);
       expect(problems).toEqual([]);
     } finally {
       await other.close();
@@ -227,7 +225,7 @@ describe('alga component dev: the dev shell in Chromium', () => {
     expect(secondHash).not.toBe(firstHash);
     const frame = await extensionFrame(secondHash);
     // The new frame loaded the list from the new handler.
-    await expectListed(frame, ['CLIPS', 'PAPER', 'STAPLES']);
+    await expectListed(frame, ['PAPER', 'STAPLES', 'CLIPS']);
     expect(await page.evaluate(() => (window as { shellMarker?: string }).shellMarker)).toBe('same page');
     expect(loads).toEqual([]);
     // One frame: the old one was destroyed.
@@ -237,8 +235,8 @@ describe('alga component dev: the dev shell in Chromium', () => {
     expect(await page.$eval('#build', (b) => (b as HTMLElement).dataset.state)).toBe('ready');
     // The new frame's bridge works too.
     await addNote(frame, 'ink');
-    await expectListed(frame, ['CLIPS', 'INK', 'PAPER', 'STAPLES']);
-    expect(await notesFromNode()).toEqual(['CLIPS', 'INK', 'PAPER', 'STAPLES']);
+    await expectListed(frame, ['PAPER', 'STAPLES', 'CLIPS', 'INK']);
+    expect(await notesFromNode()).toEqual(['PAPER', 'STAPLES', 'CLIPS', 'INK']);
     expect(problems).toEqual([]);
   }, 150_000);
 
@@ -257,10 +255,10 @@ describe('alga component dev: the dev shell in Chromium', () => {
     expect(await page.$$eval('#extension iframe', (frames) => frames.length)).toBe(1);
     const frame = await extensionFrame(secondHash);
     await deleteNote(frame, 'PAPER');
-    await expectListed(frame, ['CLIPS', 'INK', 'STAPLES']);
+    await expectListed(frame, ['STAPLES', 'CLIPS', 'INK']);
     await addNote(frame, 'glue');
-    await expectListed(frame, ['CLIPS', 'GLUE', 'INK', 'STAPLES']);
-    expect(await notesFromNode()).toEqual(['CLIPS', 'GLUE', 'INK', 'STAPLES']);
+    await expectListed(frame, ['STAPLES', 'CLIPS', 'INK', 'GLUE']);
+    expect(await notesFromNode()).toEqual(['STAPLES', 'CLIPS', 'INK', 'GLUE']);
     expect(problems).toEqual([]);
   }, 150_000);
 });

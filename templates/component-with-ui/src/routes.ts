@@ -3,9 +3,9 @@
  * endpoint in manifest.json. Change a type here and whichever side no longer fits stops compiling.
  */
 export interface Note {
+  /** `n0000000001`, `n0000000002`, …: ids sort in the order notes were added. */
   id: string;
   text: string;
-  createdAt: string;
 }
 
 export interface NotesApi {

@@ -11,8 +11,11 @@ describe('{{title}}', () => {
       const note = added.json<{ id: string; text: string }>();
       expect(note.text).toBe('buy toner');
       expect((await ext.request('GET', '/notes')).json()).toEqual({ notes: [expect.objectContaining({ id: note.id, text: 'buy toner' })] });
+      const second = (await ext.request('POST', '/notes', { body: { text: 'call back' } })).json<{ id: string }>();
+      expect(second.id > note.id).toBe(true);
+      expect((await ext.request('GET', '/notes')).json<{ notes: Array<{ text: string }> }>().notes.map((n) => n.text)).toEqual(['buy toner', 'call back']);
       expect((await ext.request('DELETE', `/notes/${note.id}`)).json()).toEqual({ deleted: true });
-      expect(await ext.storage.dump()).toEqual({});
+      expect(await ext.storage.dump()).toEqual({ notes: { [second.id]: { id: second.id, text: 'call back' } }, counters: { notes: 2 } });
     } finally {
       await ext.close();
     }
