@@ -9,15 +9,18 @@
 import { Command, CommanderError } from 'commander';
 import { toCliError } from './cli-error.ts';
 import { createOutput, type Output } from './output.ts';
-import { buildCommand } from './commands/build.ts';
-import { devCommand } from './commands/dev.ts';
-import { testCommand } from './commands/test.ts';
-import { keysGenerate } from './commands/keys.ts';
 import { newCommand, templateNames } from './commands/new.ts';
-import { packCommand } from './commands/pack.ts';
-import { publishCommand } from './commands/publish.ts';
-import { signCommand } from './commands/sign.ts';
-import { versions } from './commands/version.ts';
+
+// Each command's module is loaded only when it runs: `dev` and `test` bring the runner, PGlite
+// and vitest, which an unchanged `build` (well under a second) must not pay for.
+const buildCommand: typeof import('./commands/build.ts').buildCommand = async (...a) => (await import('./commands/build.ts')).buildCommand(...a);
+const devCommand: typeof import('./commands/dev.ts').devCommand = async (...a) => (await import('./commands/dev.ts')).devCommand(...a);
+const testCommand: typeof import('./commands/test.ts').testCommand = async (...a) => (await import('./commands/test.ts')).testCommand(...a);
+const keysGenerate: typeof import('./commands/keys.ts').keysGenerate = async (...a) => (await import('./commands/keys.ts')).keysGenerate(...a);
+const packCommand: typeof import('./commands/pack.ts').packCommand = async (...a) => (await import('./commands/pack.ts')).packCommand(...a);
+const publishCommand: typeof import('./commands/publish.ts').publishCommand = async (...a) => (await import('./commands/publish.ts')).publishCommand(...a);
+const signCommand: typeof import('./commands/sign.ts').signCommand = async (...a) => (await import('./commands/sign.ts')).signCommand(...a);
+const versions: typeof import('./commands/version.ts').versions = async (...a) => (await import('./commands/version.ts')).versions(...a);
 
 function parsePort(value: string): number {
   const port = Number(value);
