@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { AlgaError, alwaysGrantedCapabilities, isCapabilityId } from '@alga-psa/extension-contracts';
+import { AlgaError, alwaysGrantedCapabilities, hasGrowth, isCapabilityId, permissionGrowth } from '@alga-psa/extension-contracts';
 import type { Manifest } from '@alga-psa/extension-contracts/manifest';
 import { defaultConfig, secretKeys, validateConfig, validateSecretKeys } from '@alga-psa/extension-contracts/settings';
 import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
@@ -202,8 +202,7 @@ export class InstallService {
     const manifest = target.manifest as Manifest;
     const granted = new Set<string>(current.granted_capabilities);
     const growth = permissionGrowth(oldManifest, manifest, granted);
-    const grows = Object.values(growth).some((added) => added.length > 0);
-    if (grows && !input.consent) {
+    if (hasGrowth(growth) && !input.consent) {
       await this.knex('tenant_extension_install').where({ id: installId }).update({ pending_version_id: target.id, updated_at: new Date() });
       this.changed(tenantId, installId);
       throw new AlgaError('E_CONSENT_REQUIRED', `${manifest.name}@${manifest.version} asks for more than the install allows; an admin must upgrade with consent: true`, { version: manifest.version, ...growth });
@@ -332,23 +331,6 @@ export class InstallService {
 }
 
 /** What `next` asks for beyond what `current` (and the install's grants) allowed; absent namespaces mean any ('*'). */
-export function permissionGrowth(current: Manifest, next: Manifest, granted: ReadonlySet<string>) {
-  const added = (before: readonly string[], after: readonly string[]) => after.filter((x) => !before.includes(x));
-  let addedStorageNamespaces: string[] = [];
-  if (next.capabilities.includes('cap:storage.kv')) {
-    // `before` undefined: the install could already use any namespace, so nothing can be added.
-    const before = granted.has('cap:storage.kv') ? current.storage?.namespaces : [];
-    const after = next.storage?.namespaces;
-    if (before !== undefined) addedStorageNamespaces = after === undefined ? ['*'] : added(before, after);
-  }
-  return {
-    addedCapabilities: next.capabilities.filter((c) => !granted.has(c) && !alwaysGrantedCapabilities.includes(c)),
-    addedHosts: added(current.http?.allowedHosts ?? [], next.http?.allowedHosts ?? []),
-    addedUiProxyRoutes: added(current.uiProxy?.routes ?? [], next.uiProxy?.routes ?? []),
-    addedStorageNamespaces,
-  };
-}
-
 function parseSecretsBody(input: unknown): { set: Record<string, string>; remove: string[] } {
   if (!input || typeof input !== 'object' || Array.isArray(input)) throw new AlgaError('E_VALIDATION', 'body must be { set?: { key: value }, remove?: [key] }');
   const { set = {}, remove = [], ...rest } = input as { set?: unknown; remove?: unknown };
