@@ -11,3 +11,4 @@ export * from './http-server-timeouts.ts';
 export * from './ui-proxy-route.ts';
 export * from './wire/execute.ts';
 export * from './ext-ui-policy.ts';
+export * from './consent.ts';
