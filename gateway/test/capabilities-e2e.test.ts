@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayHarness, type Caller, type GatewayHarness, type GatewayHarnessOptions } from '../../test-setup/gateway-harness.ts';
 import { externalRunnerProcess } from '../../test-setup/external-runner.ts';
 import { sampleVariant } from '../../test-setup/bundles.ts';
-import { startVaultTransitServer, type VaultTransitServer } from '../test-support/vault-transit-server.ts';
+import { startVaultTransitServer, type VaultTransitServer } from '../../test-setup/vault-transit-server.ts';
 
 const plaintexts = new Set<string>();
 const secret = (label: string) => { const v = `sk_${label}_${Math.random().toString(36).slice(2)}_PLAIN`; plaintexts.add(v); return v; };

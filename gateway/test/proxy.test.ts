@@ -147,6 +147,31 @@ describe('executions and logs APIs', () => {
     expect((await t.call('GET', `/api/v1/installs/${installId}/executions?limit=0`)).body.error.code).toBe('E_VALIDATION');
   });
 
+  it('filter failures and levels, poll for what is newer, and summarise the last hour per install in the installs list', async () => {
+    const mis = (await t.call('GET', '/api/v1/installs')).body.installs.find((i: { extensionName: string }) => i.extensionName === 'com.alga.samples.misbehaving');
+    const before = mis.activity;
+    const newest = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?limit=1`)).body.executions[0]?.id ?? 0;
+    expect((await t.call('GET', '/api/ext/com.alga.samples.misbehaving/throw')).status).toBe(502);
+    const newer = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?after=${newest}`)).body.executions;
+    expect(newer).toEqual([expect.objectContaining({ route: 'GET /throw', errorCode: 'E_GUEST_TRAP' })]);
+    // The audit row's status is written after the answer: wait for it.
+    let after: any;
+    for (let i = 0; i < 50; i++) {
+      after = (await t.call('GET', '/api/v1/installs')).body.installs.find((x: { id: string }) => x.id === mis.id).activity;
+      if (after.lastError?.code === 'E_GUEST_TRAP' && after.errorsLastHour > before.errorsLastHour) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(after).toMatchObject({ requestsLastHour: before.requestsLastHour + 1, errorsLastHour: before.errorsLastHour + 1, lastError: { code: 'E_GUEST_TRAP', route: 'GET /throw' } });
+    const failures = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?outcome=error`)).body.executions;
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.every((e: { errorCode: string | null; status: number }) => e.errorCode !== null || e.status >= 500)).toBe(true);
+    const hello = (await t.call('GET', `/api/v1/installs/${installId}/logs?level=warn`)).body.logs;
+    expect(hello.every((l: { level: string }) => l.level === 'warn' || l.level === 'error')).toBe(true);
+    expect((await t.call('GET', `/api/v1/installs/${installId}/logs?level=loud`)).body.error.code).toBe('E_VALIDATION');
+    expect((await t.call('GET', `/api/v1/installs/${installId}/executions?outcome=ok`)).body.error.code).toBe('E_VALIDATION');
+    expect((await t.call('GET', `/api/v1/installs/${installId}/executions?after=-1`)).body.error.code).toBe('E_VALIDATION');
+  });
+
   it("another tenant cannot read this install's executions or logs (404)", async () => {
     const other = await h.tenant();
     for (const path of [`/api/v1/installs/${installId}/executions`, `/api/v1/installs/${installId}/logs`]) {

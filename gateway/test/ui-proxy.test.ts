@@ -1,6 +1,6 @@
 /**
  * ui-proxy end to end: the internal API `POST /api/internal/ext-ui-proxy/install/:installId`
- * against a REAL host API on loopback (gateway/test-support/host-api.ts), and a real component
+ * against a REAL host API on loopback (test-setup/host-api.ts), and a real component
  * calling `alga:extension/ui-proxy` through `/api/ext/…` with the harness runner.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGatewayHarness, type Caller, type GatewayHarness } from '../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../test-setup/bundles.ts';
 import { bundleOf, callsUiProxy, fixtureComponent } from '../../test-setup/fixture-components.ts';
-import { startHostApi, type HostApi } from '../test-support/host-api.ts';
+import { startHostApi, type HostApi } from '../../test-setup/host-api.ts';
 import { parseRoute } from '../src/ui-proxy/ui-proxy-service.ts';
 
 const HOST_TOKEN = 'host-secret-token';

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import vaultFactory from 'node-vault';
-import { startVaultTransitServer } from '../test-support/vault-transit-server.ts';
-import type { VaultTransitServer } from '../test-support/vault-transit-server.ts';
+import { startVaultTransitServer } from '../../test-setup/vault-transit-server.ts';
+import type { VaultTransitServer } from '../../test-setup/vault-transit-server.ts';
 
 // Every test talks to the server through the real node-vault client (or plain fetch where a header or raw body
 // matters), so what is asserted here is the wire contract of /work/shared/VAULT-TRANSIT.md.

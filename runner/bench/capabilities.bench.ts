@@ -21,7 +21,7 @@ import { executeBodyDigest, generateExecutionSigningKey, mintExecutionToken } fr
 import { createRunner, runnerConfigFromEnv } from '../src/index.ts';
 import { FileBundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { sampleBundle } from '../../test-setup/samples.ts';
-import { startVaultTransitServer } from '../../gateway/test-support/vault-transit-server.ts';
+import { startVaultTransitServer } from '../../test-setup/vault-transit-server.ts';
 import { startGatewayHarness } from '../../test-setup/gateway-harness.ts';
 import { sampleVariant } from '../../test-setup/bundles.ts';
 import { createSecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';

@@ -51,7 +51,8 @@ export function apiRoutes(deps: ApiDeps): Router {
   }));
   r.get('/api/v1/auth/me', auth, route(async (_req, res) => {
     const token = res.locals.sessionToken as string | undefined;
-    res.json({ ...principalOf(res), ...(token ? { csrfToken: deps.sessions.csrfTokenFor(token) } : {}) });
+    const principal = principalOf(res);
+    res.json({ ...principal, ...(await deps.apiKeys.describe(principal)), ...(token ? { csrfToken: deps.sessions.csrfTokenFor(token) } : {}) });
   }));
 
   // API keys of the caller's tenant.
@@ -108,7 +109,11 @@ export function apiRoutes(deps: ApiDeps): Router {
     if (body.grants !== undefined && !(Array.isArray(body.grants) && body.grants.every((g) => typeof g === 'string'))) throw new AlgaError('E_VALIDATION', 'grants must be a list of capability ids');
     res.status(201).json(await deps.installs.install(tenant(res), { extension: body.extension, version: body.version, grants: body.grants as string[] | undefined }));
   }));
-  r.get('/api/v1/installs', ...read, route(async (_req, res) => { res.json({ installs: await deps.installs.list(tenant(res)) }); }));
+  r.get('/api/v1/installs', ...read, route(async (_req, res) => {
+    const [installs, activity] = await Promise.all([deps.installs.list(tenant(res)), deps.activity.summaries(tenant(res))]);
+    const none = { requestsLastHour: 0, errorsLastHour: 0, lastError: null };
+    res.json({ installs: installs.map((i) => ({ ...i, activity: activity.get(i.id) ?? none })) });
+  }));
   r.get('/api/v1/installs/:id', ...read, route(async (req, res) => { res.json(await deps.installs.get(tenant(res), id(req))); }));
   r.post('/api/v1/installs/:id/enable', ...admin, route(async (req, res) => { res.json(await deps.installs.setStatus(tenant(res), id(req), 'enabled')); }));
   r.post('/api/v1/installs/:id/disable', ...admin, route(async (req, res) => { res.json(await deps.installs.setStatus(tenant(res), id(req), 'disabled')); }));
@@ -120,7 +125,8 @@ export function apiRoutes(deps: ApiDeps): Router {
     await deps.installs.uninstall(tenant(res), id(req));
     res.status(204).end();
   }));
-  r.get('/api/v1/installs/:id/settings', ...admin, route(async (req, res) => { res.json(await deps.installs.getSettings(tenant(res), id(req))); }));
+  // Config is not secret: a read-only user sees the settings page without its secret controls.
+  r.get('/api/v1/installs/:id/settings', ...read, route(async (req, res) => { res.json(await deps.installs.getSettings(tenant(res), id(req))); }));
   r.put('/api/v1/installs/:id/settings', ...admin, json, route(async (req, res) => { res.json(await deps.installs.putSettings(tenant(res), id(req), req.body)); }));
   r.get('/api/v1/installs/:id/secrets', ...admin, route(async (req, res) => { res.json(await deps.installs.secretsMetadata(tenant(res), id(req))); }));
   r.put('/api/v1/installs/:id/secrets', ...admin, json, route(async (req, res) => { res.json(await deps.installs.putSecrets(tenant(res), id(req), req.body)); }));

@@ -82,6 +82,13 @@ export class ApiKeys {
     return Boolean(row && !row.revoked_at && new Date(row.expires_at).getTime() > Date.now());
   }
 
+  /** Display names for the signed-in header: the tenant's name and the key's. */
+  async describe(principal: Pick<Principal, 'tenantId' | 'apiKeyId'>): Promise<{ tenantName: string; keyName: string }> {
+    const row = await this.knex('api_key as k').join('tenant as t', 't.id', 'k.tenant_id')
+      .where({ 'k.id': principal.apiKeyId, 'k.tenant_id': principal.tenantId }).first('t.name as tenant_name', 'k.name as key_name');
+    return { tenantName: row?.tenant_name ?? '', keyName: row?.key_name ?? '' };
+  }
+
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
     return (await this.knex('api_key').where({ tenant_id: tenantId }).orderBy('created_at')).map(toRecord);
   }

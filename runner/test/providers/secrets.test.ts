@@ -8,7 +8,7 @@ import type { PrepareContext, RequestScope } from '../../src/providers/provider.
 import { SecretCache } from '../../src/secrets/secret-cache.ts';
 import { createSecretCipher, type SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 import type { ExecuteBody } from '@alga-psa/extension-contracts';
-import { startVaultTransitServer, type VaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
+import { startVaultTransitServer, type VaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
 
 const tenantId = 'tenant-s';
 const installId = 'install-s';

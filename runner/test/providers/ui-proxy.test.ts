@@ -14,7 +14,7 @@ import type { RequestScope } from '../../src/providers/provider.ts';
 import type { InstallSpec } from '@alga-psa/extension-contracts';
 import { startGatewayHarness, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../../test-setup/bundles.ts';
-import { startHostApi, type HostApi } from '../../../gateway/test-support/host-api.ts';
+import { startHostApi, type HostApi } from '../../../test-setup/host-api.ts';
 
 const HOST_TOKEN = 'host-secret-token';
 let host: HostApi;

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach, vi } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startVaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
-import type { VaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
+import { startVaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
+import type { VaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
 import { SecretCache } from '../../src/secrets/secret-cache.ts';
 import { LocalKeyringCipher, generateKeyring } from '@alga-psa/extension-host/secrets/local-keyring';
 import { VaultTransitCipher } from '@alga-psa/extension-host/secrets/vault-transit-cipher';

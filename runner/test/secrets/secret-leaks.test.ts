@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach, vi } from 'vitest';
 import { createRequire } from 'node:module';
 import { inspect, format } from 'node:util';
-import { startVaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
-import type { VaultTransitServer } from '../../../gateway/test-support/vault-transit-server.ts';
+import { startVaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
+import type { VaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
 import { SecretValues } from '@alga-psa/extension-host/secrets/secret-values';
 import { VaultTransitCipher } from '@alga-psa/extension-host/secrets/vault-transit-cipher';
 import { LocalKeyringCipher, generateKeyring } from '@alga-psa/extension-host/secrets/local-keyring';

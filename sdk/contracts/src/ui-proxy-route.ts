@@ -17,7 +17,7 @@
  *   const routes = ['GET /host/tickets/:id'].map(compileUiProxyRoute).flatMap((r) => (r.ok ? [r.route] : []));
  *   uiProxyRouteListAllows(routes, 'GET', '/host/tickets/42'); // true
  */
-import { compilePathPattern, uiProxyMethods, type PathMatcher } from './manifest.ts';
+import { compilePathPattern, uiProxyMethods, type PathMatcher } from './path-pattern.ts';
 
 export type UiProxyMethod = (typeof uiProxyMethods)[number];
 

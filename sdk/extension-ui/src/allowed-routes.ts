@@ -8,7 +8,7 @@
  *   allowed('POST', '/echo/a/b');   // true
  *   allowed('DELETE', '/hello');    // false ('/status' alone allows every method)
  */
-import { compilePathPattern, matchEndpoint } from '@alga-psa/extension-contracts/manifest';
+import { compilePathPattern, matchEndpoint } from '@alga-psa/extension-contracts/path-pattern';
 import { proxyMethods, type ProxyMethod } from './protocol.ts';
 
 /** `'/path'` (every method), `'METHOD /path'`, or `{ method?, path }`. */
