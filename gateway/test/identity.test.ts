@@ -95,19 +95,22 @@ describe('API keys', () => {
     expect((await fetch(`${h.url}/api/v1/installs`, { headers: { cookie } })).status).toBe(401);
   });
 
-  it('a read-only key cannot change settings, secrets or installs (403 E_FORBIDDEN)', async () => {
+  it('a read-only key cannot change settings, secrets or installs, nor see secret metadata (403 E_FORBIDDEN); it can read the config', async () => {
     const { key } = (await a.call('POST', '/api/v1/api-keys', { name: 'reader', roles: ['extension:read'] })).body;
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     for (const [method, path, body] of [
       ['PUT', `/api/v1/installs/${installA}/settings`, { greeting: 'x' }],
       ['PUT', `/api/v1/installs/${installA}/secrets`, { set: { token: 'x' } }],
       ['GET', `/api/v1/installs/${installA}/secrets`, undefined],
-      ['GET', `/api/v1/installs/${installA}/settings`, undefined],
       ['DELETE', `/api/v1/installs/${installA}`, undefined],
     ] as const) {
       const res = await fetch(`${h.url}${path}`, { method, headers: auth, body: body ? JSON.stringify(body) : undefined });
       expect(res.status, `${method} ${path}`).toBe(403);
     }
+    // The config (never a secret) is readable: the settings page's read-only view.
+    const settings = await fetch(`${h.url}/api/v1/installs/${installA}/settings`, { headers: auth });
+    expect(settings.status).toBe(200);
+    expect(await settings.json()).toMatchObject({ configVersion: expect.any(Number), settings: expect.any(Array) });
   });
 });
 
