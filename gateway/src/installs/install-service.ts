@@ -27,6 +27,8 @@ export interface InstallView {
   status: 'enabled' | 'disabled';
   grantedCapabilities: string[];
   pendingVersion: string | null;
+  /** The installed version's manifest: what it was granted for, its settings, its UI's menu label. */
+  manifest: Manifest;
   configVersion: number;
   secretsVersion: number;
   createdAt: Date;
@@ -104,7 +106,7 @@ export class InstallService {
     return {
       id: row.id, tenantId: row.tenant_id, extensionId: row.registry_id, extensionName: row.extension_name, publisher: row.publisher, version: row.version,
       versionId: row.version_id, contentHash: row.content_hash, uiUrl: this.uiUrl(row), status: row.status, grantedCapabilities: row.granted_capabilities,
-      pendingVersion: row.pending_version ?? null, configVersion: row.config_version, secretsVersion: row.secrets_version,
+      pendingVersion: row.pending_version ?? null, manifest: row.manifest as Manifest, configVersion: row.config_version, secretsVersion: row.secrets_version,
       createdAt: row.created_at, updatedAt: row.updated_at,
     };
   }

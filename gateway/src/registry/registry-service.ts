@@ -33,7 +33,8 @@ export interface ExtensionSummary {
   id: string;
   name: string;
   publisher: string;
-  versions: Array<{ id: string; version: string; contentHash: string; description?: string; capabilities: string[]; createdAt: Date }>;
+  /** Newest first. `manifest`: what the version asks for (capabilities, hosts, namespaces, routes), for a consent screen. */
+  versions: Array<{ id: string; version: string; contentHash: string; description?: string; capabilities: string[]; manifest: Manifest; createdAt: Date }>;
 }
 
 export class RegistryService {
@@ -178,7 +179,7 @@ export class RegistryService {
     for (const row of rows) {
       const summary: ExtensionSummary = byId.get(row.id) ?? { id: row.id, name: row.name, publisher: row.publisher, versions: [] };
       const manifest = row.manifest as Manifest;
-      summary.versions.push({ id: row.version_id, version: row.version, contentHash: row.content_hash, description: manifest.description, capabilities: manifest.capabilities, createdAt: row.created_at });
+      summary.versions.push({ id: row.version_id, version: row.version, contentHash: row.content_hash, description: manifest.description, capabilities: manifest.capabilities, manifest, createdAt: row.created_at });
       byId.set(row.id, summary);
     }
     for (const s of byId.values()) s.versions.sort((a, b) => compareSemver(b.version, a.version));
