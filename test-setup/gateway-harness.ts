@@ -17,6 +17,7 @@ import { createRunner, runnerConfigFromEnv, type Runner, type RunnerConfig } fro
 import { openTestDatabase } from '../gateway/src/db/test-database.ts';
 import type { Database } from '../gateway/src/db/database.ts';
 import { createGateway, ExecutionKeys, gatewayConfigFromEnv, type Gateway, type GatewayConfig } from '../gateway/src/index.ts';
+import { buildAdminWeb } from '../gateway/web/build.ts';
 import { sampleBundle } from './samples.ts';
 
 export const samplesPublisher = 'Alga Samples';
@@ -55,6 +56,8 @@ export interface GatewayHarnessOptions {
    * instead of in it; called once the gateway's address is known, and stopped by `close()`.
    */
   externalRunner?: (ctx: ExternalRunnerContext) => Promise<{ url: string; close(): Promise<void> }>;
+  /** Serve the admin console at /admin/ (default true; built once per run by test-setup/global.ts, cached). */
+  adminWeb?: boolean;
 }
 
 /** What an external runner needs to serve this harness's gateway. */
@@ -103,7 +106,8 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const runnerServiceToken = `svc_${randomBytes(16).toString('hex')}`;
   const overrides = typeof options.gateway === 'function' ? options.gateway(`http://127.0.0.1:${gatewayPort}`) : options.gateway ?? {};
   const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, operatorToken, runnerServiceToken, logLevel: 'debug', ...overrides } as never);
-  const gateway = await createGateway(config, { db, secretCipher, bundleStore, transpileCache, executionKeys, logger });
+  const adminWebDir = options.adminWeb === false ? undefined : (await buildAdminWeb()).dir;
+  const gateway = await createGateway(config, { db, secretCipher, bundleStore, transpileCache, executionKeys, logger, adminWebDir });
   await reserved.release();
   const { url } = await gateway.listen(gatewayPort, '127.0.0.1');
 

@@ -1,10 +1,11 @@
 /**
  * Builds every sample with real componentize-js once per test run (content-keyed cache in
- * .alga-cache/, so unchanged samples cost nothing on the next run).
+ * .alga-cache/, so unchanged samples cost nothing on the next run), and the admin console.
  */
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { buildCached } from '../sdk/cli/src/build/build-cache.ts';
+import { buildAdminWeb } from '../gateway/web/build.ts';
 import { allFixtures, fixtureComponent } from './fixture-components.ts';
 
 export const samplesDir = fileURLToPath(new URL('../samples/', import.meta.url));
@@ -17,4 +18,8 @@ export default async function setup(): Promise<void> {
     if (!build.fromCache) console.log(`[global-setup] built sample ${name} in ${Date.now() - started} ms`);
   }
   for (const spec of allFixtures) await fixtureComponent(spec);
+  // The admin console (gateway/web) once, so every gateway harness finds it cached.
+  const started = Date.now();
+  const admin = await buildAdminWeb();
+  if (!admin.fromCache) console.log(`[global-setup] built the admin console in ${Date.now() - started} ms`);
 }

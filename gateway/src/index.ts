@@ -2,7 +2,7 @@
  * Gateway assembly: one call builds the whole service for `main.ts`, tests and benchmarks.
  *
  * @example
- *   const gateway = await createGateway(gatewayConfigFromEnv(), { db, secretCipher, bundleStore, transpileCache, executionKeys });
+ *   const gateway = await createGateway(gatewayConfigFromEnv(), { db, secretCipher, bundleStore, transpileCache, executionKeys, adminWebDir: (await buildAdminWeb()).dir });
  *   const { url } = await gateway.listen();
  */
 import type { AddressInfo } from 'node:net';
@@ -32,6 +32,7 @@ import { internalRoutes } from './internal/internal-routes.ts';
 import { storageRoutes } from './storage/storage-routes.ts';
 import { uiProxyRoutes } from './ui-proxy/ui-proxy-routes.ts';
 import { extUiOriginOnly, extUiRoutes } from './ui/ext-ui-routes.ts';
+import { adminRoutes } from './ui/admin-routes.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { errorHandler, notFound, rejectMalformedPaths, route } from './http/errors.ts';
 import { createGatewayMetrics } from './metrics.ts';
@@ -45,6 +46,8 @@ export interface GatewayDeps {
   transpileCache: TranspileCache;
   executionKeys: ExecutionKeys;
   logger?: Logger;
+  /** The built admin console served at /admin/ (`(await buildAdminWeb()).dir`, gateway/web/build.ts); without it /admin is 404. */
+  adminWebDir?: string;
 }
 
 export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
@@ -96,6 +99,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(proxyRoutes({ knex, logger, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024, publicOrigin: config.publicOrigin }));
   app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore, publicOrigin: config.publicOrigin, extUiOrigin: config.extUiOrigin }));
+  app.use(await adminRoutes({ adminWebDir: deps.adminWebDir, extUiOrigin: config.extUiOrigin }));
   app.use(notFound());
   app.use(errorHandler(logger));
 

@@ -91,6 +91,18 @@ if (development) {
   }
 }
 
+// The admin console (gateway/web): content-cached in .alga-cache/admin-web/, so only a changed tree rebuilds.
+let adminWebDir: string | undefined;
+try {
+  const { buildAdminWeb } = await import('../web/build.ts');
+  const t = Date.now();
+  const built = await buildAdminWeb();
+  adminWebDir = built.dir;
+  say(`alga: admin console ${built.fromCache ? 'cached' : `built in ${Date.now() - t} ms`}`);
+} catch (err) {
+  say(`alga: the admin console did not build, /admin/ answers 404 until it does: ${(err as Error).message}`);
+}
+
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : join(dataDir, 'db') });
 await migrateLatest(db);
 const bundleStore = new FileBundleStore(join(dataDir, 'bundles'));
@@ -105,7 +117,7 @@ if (!runnerUrl) {
   }), { secretCipher });
   runnerUrl = (await runner.listen()).url;
 }
-const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher, bundleStore, transpileCache, executionKeys });
+const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher, bundleStore, transpileCache, executionKeys, adminWebDir });
 
 const demo = development ? await seedDemo() : undefined;
 const { url } = await gateway.listen();
@@ -124,6 +136,7 @@ say('');
 say(`alga: gateway  ${url}${development ? '' : ' (production)'}`);
 say(`alga: runner   ${runnerUrl}${runner ? ' (in-process)' : ''}`);
 say(`alga: database ${db.engine}${config.databaseUrl ? '' : ` (${join(dataDir, 'db')})`}`);
+if (adminWebDir) say(`alga: admin    ${config.publicOrigin || url}/admin/${demo ? '  (sign in with the admin API key below)' : ''}`);
 if (demo) {
   say(`alga: demo tenant ${demo.tenantId}`);
   say(`alga: admin API key (extension:admin): ${demo.adminKey}`);

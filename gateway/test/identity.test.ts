@@ -31,7 +31,8 @@ function routesOf(app: any): Array<{ method: string; path: string }> {
   return out;
 }
 
-const publicRoutes = new Set(['GET /healthz', 'GET /readyz', 'POST /api/v1/auth/login', 'GET /ext-ui/:extensionId/:contentHash/{*asset}']);
+// Static assets: extension UIs and the admin console (which signs in through the API like any client).
+const publicRoutes = new Set(['GET /healthz', 'GET /readyz', 'POST /api/v1/auth/login', 'GET /ext-ui/:extensionId/:contentHash/{*asset}', 'GET /admin{/*asset}']);
 
 describe('every route requires auth', () => {
   it('walking the router: each route without credentials answers 401 E_AUTH, except health, login and static assets', async () => {

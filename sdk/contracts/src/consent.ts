@@ -69,7 +69,7 @@ export interface Permission {
   text: string;
 }
 
-/** Every permission a version asks for, always-granted capabilities included, in a stable order. */
+/** Every permission a version asks for (the capabilities its manifest declares, its hosts, namespaces and routes), in a stable order. */
 export function permissionsOf(manifest: ConsentManifest): Permission[] {
   const out: Permission[] = [];
   for (const cap of manifest.capabilities) {

@@ -1,0 +1,88 @@
+/**
+ * "Are you sure?" for destructive or far-reaching actions (uninstall, reset, revoke). A modal
+ * `<dialog>` (the rest of the page is inert), labelled by its title and described by its body;
+ * focus goes to Cancel when it opens (the safe choice), Tab stays inside, Esc cancels, and focus
+ * returns to what opened it. While `busy` the buttons are disabled and Esc does nothing.
+ * Show the action's error in `error` (it stays open).
+ *
+ * @example
+ *   <ConfirmDialog open={confirming} title="Reset to defaults?" confirmLabel="Reset" danger busy={resetting}
+ *     error={resetError} onConfirm={reset} onCancel={() => setConfirming(false)}>
+ *     Every setting goes back to the manifest's default and all secrets are cleared.
+ *   </ConfirmDialog>
+ */
+import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from 'react';
+import { Button } from './Button.tsx';
+
+export interface ConfirmDialogProps {
+  open: boolean;
+  title: string;
+  children?: ReactNode;
+  confirmLabel?: string;
+  cancelLabel?: string;
+  danger?: boolean;
+  busy?: boolean;
+  /** Shown inside the dialog (role=alert), e.g. the failed action's message. */
+  error?: ReactNode;
+  onConfirm: () => void;
+  onCancel: () => void;
+}
+
+const focusable = 'button:not([disabled]), [href], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+export function ConfirmDialog({ open, title, children, confirmLabel = 'Confirm', cancelLabel = 'Cancel', danger = false, busy = false, error, onConfirm, onCancel }: ConfirmDialogProps) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  const opener = useRef<Element | null>(null);
+  const titleId = useId();
+  const bodyId = useId();
+
+  useEffect(() => {
+    const el = dialog.current;
+    if (!el) return;
+    if (open && !el.open) {
+      opener.current = document.activeElement;
+      el.showModal();
+      cancelButton.current?.focus();
+    } else if (!open && el.open) {
+      el.close();
+      if (opener.current instanceof HTMLElement) opener.current.focus();
+    }
+  }, [open]);
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDialogElement>) => {
+    if (event.key !== 'Tab' || !dialog.current) return;
+    const items = [...dialog.current.querySelectorAll<HTMLElement>(focusable)];
+    if (items.length === 0) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+  };
+
+  return (
+    <dialog
+      ref={dialog}
+      className="dialog"
+      aria-labelledby={titleId}
+      aria-describedby={children ? bodyId : undefined}
+      onKeyDown={onKeyDown}
+      // Esc: the browser's cancel event; React state decides whether it closes.
+      onCancel={(event) => { event.preventDefault(); if (!busy) onCancel(); }}
+      // Chromium closes a modal anyway on a repeated Esc: keep React's state in step.
+      onClose={() => { if (open) onCancel(); }}
+    >
+      {open && (
+        <div className="dialog-content">
+          <h2 id={titleId} className="dialog-title">{title}</h2>
+          {children && <div id={bodyId} className="dialog-body">{children}</div>}
+          {error && <div className="form-error" role="alert">{error}</div>}
+          <div className="dialog-actions">
+            <Button ref={cancelButton} onClick={onCancel} disabled={busy}>{cancelLabel}</Button>
+            <Button variant={danger ? 'danger' : 'primary'} busy={busy} onClick={onConfirm}>{confirmLabel}</Button>
+          </div>
+        </div>
+      )}
+    </dialog>
+  );
+}
