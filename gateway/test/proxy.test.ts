@@ -152,11 +152,16 @@ describe('executions and logs APIs', () => {
     const before = mis.activity;
     const newest = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?limit=1`)).body.executions[0]?.id ?? 0;
     expect((await t.call('GET', '/api/ext/com.alga.samples.misbehaving/throw')).status).toBe(502);
-    const newer = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?after=${newest}`)).body.executions;
+    // The audit row is inserted before the runner is called and completed after the answer: wait for that.
+    let newer: any[] = [];
+    for (let i = 0; i < 100; i++) {
+      newer = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?after=${newest}`)).body.executions;
+      if (newer[0]?.errorCode) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(newer).toEqual([expect.objectContaining({ route: 'GET /throw', errorCode: 'E_GUEST_TRAP' })]);
-    // The audit row's status is written after the answer: wait for it.
     let after: any;
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 100; i++) {
       after = (await t.call('GET', '/api/v1/installs')).body.installs.find((x: { id: string }) => x.id === mis.id).activity;
       if (after.lastError?.code === 'E_GUEST_TRAP' && after.errorsLastHour > before.errorsLastHour) break;
       await new Promise((r) => setTimeout(r, 20));
