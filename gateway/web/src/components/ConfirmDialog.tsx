@@ -11,8 +11,9 @@
  *     Every setting goes back to the manifest's default and all secrets are cleared.
  *   </ConfirmDialog>
  */
-import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from 'react';
+import { useId, useRef, type ReactNode } from 'react';
 import { Button } from './Button.tsx';
+import { useModalDialog } from './use-modal-dialog.ts';
 
 export interface ConfirmDialogProps {
   open: boolean;
@@ -28,47 +29,21 @@ export interface ConfirmDialogProps {
   onCancel: () => void;
 }
 
-const focusable = 'button:not([disabled]), [href], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
-
 export function ConfirmDialog({ open, title, children, confirmLabel = 'Confirm', cancelLabel = 'Cancel', danger = false, busy = false, error, onConfirm, onCancel }: ConfirmDialogProps) {
-  const dialog = useRef<HTMLDialogElement>(null);
   const cancelButton = useRef<HTMLButtonElement>(null);
-  const opener = useRef<Element | null>(null);
   const titleId = useId();
   const bodyId = useId();
-
-  useEffect(() => {
-    const el = dialog.current;
-    if (!el) return;
-    if (open && !el.open) {
-      opener.current = document.activeElement;
-      el.showModal();
-      cancelButton.current?.focus();
-    } else if (!open && el.open) {
-      el.close();
-      if (opener.current instanceof HTMLElement) opener.current.focus();
-    }
-  }, [open]);
-
-  const onKeyDown = (event: KeyboardEvent<HTMLDialogElement>) => {
-    if (event.key !== 'Tab' || !dialog.current) return;
-    const items = [...dialog.current.querySelectorAll<HTMLElement>(focusable)];
-    if (items.length === 0) return;
-    const first = items[0];
-    const last = items[items.length - 1];
-    if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
-    else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
-  };
+  // Focus starts on Cancel: the safe choice.
+  const modal = useModalDialog({ open, busy, onDismiss: onCancel, initialFocus: () => cancelButton.current });
 
   return (
     <dialog
-      ref={dialog}
+      ref={modal.ref}
       className="dialog"
       aria-labelledby={titleId}
       aria-describedby={children ? bodyId : undefined}
-      onKeyDown={onKeyDown}
-      // Esc: the browser's cancel event; React state decides whether it closes.
-      onCancel={(event) => { event.preventDefault(); if (!busy) onCancel(); }}
+      onKeyDown={modal.onKeyDown}
+      onCancel={modal.onCancel}
       // Chromium closes a modal anyway on a repeated Esc: keep React's state in step.
       onClose={() => { if (open) onCancel(); }}
     >

@@ -10,10 +10,11 @@
  * focus starts on Cancel, Tab stays inside, Esc cancels (not while busy), focus returns to the
  * button that opened it.
  */
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useState } from 'react';
 import { alwaysGrantedCapabilities } from '@alga-psa/extension-contracts/capabilities';
 import { capabilityWords, isNewPermission, permissionGrowth, permissionsOf, type Permission } from '@alga-psa/extension-contracts/consent';
 import { Button } from '../../components/Button.tsx';
+import { useModalDialog } from '../../components/use-modal-dialog.ts';
 import { formatDate } from '../../components/Table.tsx';
 import type { ConsentRequest, RegistryVersion } from './types.ts';
 import { isPrerelease } from './versions.ts';
@@ -27,45 +28,20 @@ export interface ConsentDialogProps {
   onCancel: () => void;
 }
 
-const focusable = 'button:not([disabled]), [href], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
-
 export function ConsentDialog({ request, busy, error, onConfirm, onCancel }: ConsentDialogProps) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const opener = useRef<Element | null>(null);
   const open = request !== null;
-
-  useEffect(() => {
-    const el = dialog.current;
-    if (!el) return;
-    if (open && !el.open) {
-      opener.current = document.activeElement;
-      el.showModal();
-      el.querySelector<HTMLButtonElement>('[data-cancel]')?.focus();
-    } else if (!open && el.open) {
-      el.close();
-      if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
-    }
-  }, [open]);
-
-  const onKeyDown = (event: KeyboardEvent<HTMLDialogElement>) => {
-    if (event.key !== 'Tab' || !dialog.current) return;
-    const items = [...dialog.current.querySelectorAll<HTMLElement>(focusable)];
-    if (items.length === 0) return;
-    const first = items[0];
-    const last = items[items.length - 1];
-    if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
-    else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
-  };
+  // Focus starts on Cancel: the safe choice.
+  const modal = useModalDialog({ open, busy, onDismiss: onCancel, initialFocus: (el) => el.querySelector<HTMLButtonElement>('[data-cancel]') });
 
   const key = request ? `${request.mode}:${request.extension.id}:${request.initialVersion}` : 'closed';
   return (
     <dialog
-      ref={dialog}
+      ref={modal.ref}
       className="dialog consent-dialog"
       aria-labelledby="consent-title"
       aria-describedby={open ? 'consent-summary' : undefined}
-      onKeyDown={onKeyDown}
-      onCancel={(event) => { event.preventDefault(); if (!busy) onCancel(); }}
+      onKeyDown={modal.onKeyDown}
+      onCancel={modal.onCancel}
     >
       {request && <ConsentContent key={key} request={request} busy={busy} error={error} onConfirm={onConfirm} onCancel={onCancel} />}
     </dialog>
