@@ -12,6 +12,7 @@ import { AlgaError } from '@alga-psa/extension-contracts';
 import type { HostBackend, HostCallScope } from '@alga-psa/runner';
 import type { StorageService, StorageScope } from '@alga-psa/extension-host/storage/storage-service';
 import { matchHostRoute, matchHttp, type Fixtures } from './fixtures.ts';
+import type { OutboundCall } from '../testing/api.ts';
 
 const witError = (tag: string, val?: string) => (val === undefined ? { tag } : { tag, val });
 
@@ -81,15 +82,8 @@ export function uiProxyBackend(routesOf: (installId: string) => Fixtures, onCall
   };
 }
 
-/** One outbound call a test's extension made. */
-export interface OutboundCall {
-  method: string;
-  url: string;
-  headers: Array<[string, string]>;
-  body: Uint8Array | undefined;
-  /** The fixture's status; undefined when no fixture answered (the guest got a transport error). */
-  status: number | undefined;
-}
+/** One outbound call a test's extension made: the test host's own type (`ext.outbound`). */
+export type { OutboundCall } from '../testing/api.ts';
 
 /** Outbound HTTP answered from each install's fixtures; every call is recorded, answered or not. */
 export function httpFixtureBackend(fixturesOf: (installId: string) => { fixtures: Fixtures; calls: OutboundCall[] } | undefined): HostBackend {
