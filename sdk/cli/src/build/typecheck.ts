@@ -19,7 +19,18 @@ export interface TypeProblem {
   message: string;
 }
 
-export function typecheckProject(projectDir: string, color = false): { problems: TypeProblem[]; formatted: string } {
+/**
+ * What a process that type-checks the same project again and again keeps between checks (the
+ * dev build child): parsed files, reused while their text is unchanged (the ~20 lib files are
+ * most of the parsing), and the last program, which TypeScript reuses where it can.
+ */
+export interface TypecheckCache {
+  files: Map<string, { text: string; target: string; file: ts.SourceFile }>;
+  program?: ts.Program;
+  optionsKey?: string;
+}
+
+export function typecheckProject(projectDir: string, color = false, cache?: TypecheckCache): { problems: TypeProblem[]; formatted: string } {
   const projectConfig = join(projectDir, 'tsconfig.json');
   const configPath = existsSync(projectConfig) ? projectConfig : tsconfigBasePath(projectDir);
   const host: ts.ParseConfigFileHost = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} };
@@ -28,7 +39,8 @@ export function typecheckProject(projectDir: string, color = false): { problems:
   // The component's and the UI's sources (what ships), not tests.
   const sources = (dir: string) => ts.sys.readDirectory(join(projectDir, dir), ['.ts', '.tsx'], undefined, undefined);
   const rootNames = [...sources('src'), ...sources('ui'), configTypesPath(projectDir)];
-  const program = ts.createProgram({ rootNames, options: { ...parsed.options, noEmit: true } });
+  const options = { ...parsed.options, noEmit: true };
+  const program = cache ? cachedProgram(rootNames, options, cache) : ts.createProgram({ rootNames, options });
   // "No inputs were found" (TS18003) concerns the tsconfig's own include list, which is not used here.
   const diagnostics = [...parsed.errors.filter((d) => d.code !== 18003), ...ts.getPreEmitDiagnostics(program)];
   const problems = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).map((d): TypeProblem => {
@@ -44,4 +56,33 @@ export function typecheckProject(projectDir: string, color = false): { problems:
   });
   // TypeScript only frames code in colour; logs and --json get the same text without escapes.
   return { problems, formatted: color ? framed : framed.replace(/\u001b\[[0-9;]*m/g, '') };
+}
+
+function cachedProgram(rootNames: string[], options: ts.CompilerOptions, cache: TypecheckCache): ts.Program {
+  const optionsKey = JSON.stringify(options);
+  if (cache.optionsKey !== optionsKey) {
+    cache.files.clear();
+    cache.program = undefined;
+    cache.optionsKey = optionsKey;
+  }
+  const host = ts.createCompilerHost(options);
+  host.getSourceFile = (fileName, languageVersionOrOptions, onError) => {
+    let text: string | undefined;
+    try {
+      text = host.readFile(fileName);
+    } catch (err) {
+      onError?.((err as Error).message);
+      return undefined;
+    }
+    if (text === undefined) return undefined;
+    const target = JSON.stringify(languageVersionOrOptions);
+    const kept = cache.files.get(fileName);
+    if (kept && kept.text === text && kept.target === target) return kept.file;
+    const file = ts.createSourceFile(fileName, text, languageVersionOrOptions);
+    cache.files.set(fileName, { text, target, file });
+    return file;
+  };
+  const program = ts.createProgram({ rootNames, options, host, oldProgram: cache.program });
+  cache.program = program;
+  return program;
 }

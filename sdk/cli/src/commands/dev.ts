@@ -17,10 +17,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { watch } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { readBundle } from '@alga-psa/extension-contracts';
 import { createStackMapper } from '@alga-psa/extension-host/component/stack-map';
+import { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
+import { sha256Hex } from '@alga-psa/extension-contracts';
 import { buildExtensionUiBundles } from '@alga-psa/extension-ui/build-bundles';
 import { CliError, toCliError } from '../cli-error.ts';
 import type { Output } from '../output.ts';
@@ -28,11 +29,12 @@ import { packBuildOutput } from '../build/pack-output.ts';
 import { sourceMapFileName } from '../build/build-component.ts';
 import { readFixtureFile, parseFixtures, type Fixtures } from '../local-host/fixtures.ts';
 import { readJsonFile, resolveSecrets } from '../local-host/install-settings.ts';
-import { createLocalHost, type LocalIdentity, type LocalInstall } from '../local-host/local-host.ts';
+import { seedStorageDir } from '../local-host/storage-seed.ts';
+import { createLocalHost, type LocalHost, type LocalIdentity, type LocalInstall } from '../local-host/local-host.ts';
 import { startDevServer, type BuildState, type DevServer } from '../dev/dev-server.ts';
 import { formatRequest, type StackMapper } from '../dev/request-log.ts';
 import { watchProject } from '../dev/watch.ts';
-import { buildProject } from './build.ts';
+import { buildProject, startBuildWorkers, type BuiltProject } from './build.ts';
 import { loadProject } from './project.ts';
 
 export interface DevOptions {
@@ -56,6 +58,27 @@ export interface DevSession {
 }
 
 const settingsFiles = new Set(['config.json', 'secrets.json']);
+
+interface Prepared { built: BuiltProject; bundle: Uint8Array; uiFiles: Map<string, Uint8Array> }
+
+/**
+ * The iframe UI's files as the bundle holds them (`ui/` of dist/, which the bundle packs as it
+ * is), read from dist/ rather than by inflating the bundle once more; the deploy reads the
+ * bundle itself, with every check.
+ */
+async function readUiFiles(distDir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(join(distDir, 'ui', rel), { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) files.set(path, new Uint8Array(await readFile(join(distDir, 'ui', path))));
+    }
+  };
+  await walk('');
+  return files;
+}
 
 async function localIdentity(stateDir: string): Promise<LocalIdentity> {
   const path = join(stateDir, 'dev-install.json');
@@ -85,7 +108,67 @@ export async function startDev(options: DevOptions, out: Output): Promise<DevSes
     else process.stdout.write(`${human.join('\n')}\n`);
   };
 
-  const host = await createLocalHost({ stateDir, storage: storageDir, outboundHttp: 'network', allowPrivateCidrs: options.allowPrivate ?? [], workers: 2 });
+  // The runner's transpile cache (local-host.ts): the build child fills it for each new build,
+  // warm, while this process packs the bundle; the deploy then finds the component transpiled.
+  const transpileCache = new TranspileCache(join(stateDir, 'transpile-cache'));
+  const transpileStaging = join(stateDir, 'transpile-staging');
+  let builds = 0;
+
+  /** Build, pack and read the project as it is now: everything a deploy needs but the host. */
+  async function prepare(): Promise<Prepared> {
+    project = await loadProject(dir);
+    const staged = join(transpileStaging, `${process.pid}-${++builds}`);
+    const built = await buildProject(project, { typecheck: options.typecheck ?? true, color: !out.json && Boolean(process.stderr.isTTY), workers, transpileInto: staged }, out);
+    let contentHash: string | undefined;
+    try {
+      const bundle = await packBuildOutput(built.distDir, { local: true });
+      contentHash = sha256Hex(bundle);
+      const uiFiles = await readUiFiles(built.distDir);
+      return { built, bundle, uiFiles };
+    } finally {
+      if (built.transpiled) await adoptTranspile(built.transpiled, staged, contentHash);
+    }
+  }
+
+  /** Moves the child's transpile of this bundle's component into the runner's cache (unless it has one). */
+  async function adoptTranspile(transpiled: Promise<boolean>, staged: string, contentHash: string | undefined): Promise<void> {
+    try {
+      if ((await transpiled) && contentHash) {
+        await mkdir(transpileCache.root, { recursive: true });
+        await rename(staged, transpileCache.dirFor(contentHash)).catch(() => undefined);
+      }
+    } finally {
+      await rm(staged, { recursive: true, force: true });
+    }
+  }
+
+  // The first build needs nothing of the local host until its deploy: it runs in the build
+  // children while this process opens storage and starts the runner and the server. The
+  // children stay for every rebuild.
+  await rm(transpileStaging, { recursive: true, force: true });
+  const workers = startBuildWorkers();
+  const firstStarted = performance.now();
+  const firstBuild = prepare();
+  firstBuild.catch(() => undefined);
+  const abandonFirstBuild = async () => {
+    workers.close();
+    await firstBuild.catch(() => undefined);
+  };
+
+  let host: LocalHost;
+  try {
+    const seeded = await seedStorageDir(storageDir);
+    const hostOptions = { stateDir, storage: storageDir, outboundHttp: 'network', allowPrivateCidrs: options.allowPrivate ?? [], workers: 2 } as const;
+    host = await createLocalHost(hostOptions).catch(async (err: unknown) => {
+      if (!seeded) throw err;
+      // A damaged template must not stop dev: PGlite initialises the directory itself.
+      await rm(storageDir, { recursive: true, force: true });
+      return createLocalHost(hostOptions);
+    });
+  } catch (err) {
+    await abandonFirstBuild();
+    throw err;
+  }
   const install = host.install({
     identity,
     hostRoutes: () => hostRoutes,
@@ -112,6 +195,7 @@ export async function startDev(options: DevOptions, out: Output): Promise<DevSes
       },
     });
   } catch (err) {
+    await abandonFirstBuild();
     await host.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError('E_PORT_IN_USE', `port ${options.port} is already in use`, 'stop the other server, or pass --port <n> (0 picks a free port)');
     throw err;
@@ -123,19 +207,19 @@ export async function startDev(options: DevOptions, out: Output): Promise<DevSes
     return { config, secrets: resolveSecrets(project.manifest, secretsFile, process.env, '.alga/secrets.json') };
   }
 
-  /** Builds and swaps in the project as it is now; on failure the previous build keeps serving. */
-  async function rebuild(reason: string): Promise<void> {
-    const started = performance.now();
+  /**
+   * Builds and swaps in the project as it is now (or the build already under way); on failure
+   * the previous build keeps serving.
+   */
+  async function rebuild(reason: string, prepared?: { build: Promise<Prepared>; started: number }): Promise<void> {
+    const started = prepared?.started ?? performance.now();
     const previous = install.current()?.contentHash;
     build = { state: 'building' };
     server.broadcast('building', { reason });
     try {
-      project = await loadProject(dir);
-      const built = await buildProject(project, { typecheck: options.typecheck ?? true, color: !out.json && Boolean(process.stderr.isTTY) }, out);
-      const bundle = await packBuildOutput(built.distDir, { local: true });
-      const contents = await readBundle(bundle);
+      const { built, bundle, uiFiles } = await (prepared?.build ?? prepare());
       const deployment = await install.deploy(bundle, await readSettings());
-      uiByHash.set(deployment.contentHash, contents.uiFiles);
+      uiByHash.set(deployment.contentHash, uiFiles);
       const map = await readFile(join(built.distDir, sourceMapFileName), 'utf8').catch(() => undefined);
       mapStack = map ? createStackMapper(map) : undefined;
       build = { state: 'ready', contentHash: deployment.contentHash, builtAt: Date.now() };
@@ -157,14 +241,15 @@ export async function startDev(options: DevOptions, out: Output): Promise<DevSes
   let running: Promise<void> = Promise.resolve();
   let queued: string | undefined;
   let busy = false;
-  const schedule = (reason: string) => {
+  const schedule = (reason: string, first?: { build: Promise<Prepared>; started: number }) => {
     if (busy) { queued = reason; return running; }
     busy = true;
     running = (async () => {
       let next: string | undefined = reason;
       while (next !== undefined) {
         queued = undefined;
-        await rebuild(next);
+        await rebuild(next, first);
+        first = undefined;
         next = queued;
       }
       busy = false;
@@ -172,7 +257,7 @@ export async function startDev(options: DevOptions, out: Output): Promise<DevSes
     return running;
   };
 
-  await schedule('start');
+  await schedule('start', { build: firstBuild, started: firstStarted });
   const endpoints = project.manifest.api.endpoints;
   emit('ready', { url: server.url, endpoints, shell: project.manifest.ui ? `${server.url}/` : undefined, identity }, [
     `alga dev: ${project.manifest.name}@${project.manifest.version} on ${server.url}`,
@@ -211,6 +296,7 @@ export async function startDev(options: DevOptions, out: Output): Promise<DevSes
       settingsWatcher.close();
       routesWatcher?.close();
       await running.catch(() => undefined);
+      workers.close();
       await server.close();
       await host.close();
     },
