@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
-import { executionTokenClockToleranceSec, executionTokenVerifier, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
+import { executionTokenClockToleranceSec, executionTokenVerifier, httpServerTimeoutOptions, prepareTokenVerifier } from '@alga-psa/extension-contracts';
 import { readRunnerTls, type RunnerConfig } from './config.ts';
 import { FileBundleStore, type BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
@@ -20,6 +20,8 @@ import { WorkerPool } from './pool/worker-pool.ts';
 import { ExecuteService } from './api/execute-service.ts';
 import { ReplayCache } from './api/replay-cache.ts';
 import { createRunnerApp } from './api/http-app.ts';
+import { jsonPostListener } from './api/json-routes.ts';
+import { PrepareService, type PrepareResult } from './api/prepare-service.ts';
 import { createRunnerMetrics } from './metrics.ts';
 import type { HostBackend, OperatorSettings } from './providers/provider.ts';
 import { providerForInterface } from './providers/index.ts';
@@ -28,6 +30,7 @@ import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-ciphe
 
 export { runnerConfigFromEnv, type RunnerConfig } from './config.ts';
 export type { HostBackend, HostBackendCall, HostCallScope } from './providers/provider.ts';
+export type { PrepareResult } from './api/prepare-service.ts';
 /** For host backends: the plain `{ tag, val? }` a WIT error is thrown as. */
 export { witError } from './providers/provider.ts';
 
@@ -37,6 +40,8 @@ export interface Runner {
   loader: ComponentLoader;
   pool: WorkerPool;
   logger: Logger;
+  /** Compile a component, run its warm-up call and make instances ready (what `POST /v1/prepare` does). */
+  prepare(contentHash: string): Promise<PrepareResult>;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
 }
@@ -115,18 +120,30 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
     replayCache: new ReplayCache({ max: config.replayCacheMax, clockToleranceMs: executionTokenClockToleranceSec * 1000 }),
     operator: operatorSettings(config), services: { secretCache },
   });
-  const app = createRunnerApp({ executeService, metrics, pool, isReady: () => ready });
+  const app = createRunnerApp({ metrics, pool, isReady: () => ready });
+  const prepareService = new PrepareService({
+    config, loader, pool, logger,
+    verifyToken: prepareTokenVerifier({ keys: config.trustedKeys, clockToleranceSec: executionTokenClockToleranceSec }),
+  });
+  const listener = jsonPostListener({
+    '/v1/execute': async (authorization, body) => {
+      const outcome = await executeService.execute(authorization, body);
+      return 'body' in outcome ? { status: 200, body: outcome.body } : { status: outcome.status, body: outcome.error.toBody(outcome.requestId) };
+    },
+    '/v1/prepare': prepareService.route,
+  }, app);
   const servers: Server[] = [];
   return {
     app, loader, pool, logger, secretCache,
+    prepare: (contentHash) => prepareService.prepare(contentHash),
     async listen(port = config.port, host = config.host) {
       // With a client CA, the handshake itself refuses a client without a certificate it signed:
       // no request from such a peer ever reaches express.
       // Bounded headers and body: a slow client cannot hold a connection for Node's 60 s / 300 s defaults.
       const timeouts = httpServerTimeoutOptions(config);
       const server: Server = tls
-        ? createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, app)
-        : createHttpServer(timeouts, app);
+        ? createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, listener)
+        : createHttpServer(timeouts, listener);
       server.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
       servers.push(server);

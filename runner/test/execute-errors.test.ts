@@ -103,6 +103,33 @@ describe('malformed requests', () => {
     expectError(await h.execute({ contentHash: '../../etc/passwd', path: '/hello' }), 400, 'E_BAD_REQUEST');
   });
 
+  it('a body that is not application/json gets 400 E_BAD_REQUEST, and the runner keeps serving', async () => {
+    const res = await fetch(`${h.url}/v1/execute`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expectError({ status: res.status, body: await res.json() }, 400, 'E_BAD_REQUEST');
+    expect((await h.execute({ contentHash: hello, path: '/hello' })).status).toBe(200);
+  });
+
+  it('a compressed body gets 400 E_BAD_REQUEST (the runner accepts identity only)', async () => {
+    const res = await fetch(`${h.url}/v1/execute`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: '{}' });
+    expectError({ status: res.status, body: await res.json() }, 400, 'E_BAD_REQUEST');
+  });
+
+  it('a body over 24 MiB gets 413 E_BODY_TOO_LARGE, declared or streamed without a length', async () => {
+    const big = `{"pad":"${'x'.repeat(24 * 1024 * 1024)}"}`;
+    const declared = await fetch(`${h.url}/v1/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expectError({ status: declared.status, body: await declared.json() }, 413, 'E_BODY_TOO_LARGE');
+    const chunks = new ReadableStream({ start(c) { for (let i = 0; i < 25; i++) c.enqueue(new TextEncoder().encode('x'.repeat(1024 * 1024))); c.close(); } });
+    const streamed = await fetch(`${h.url}/v1/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks, duplex: 'half' } as RequestInit);
+    expectError({ status: streamed.status, body: await streamed.json() }, 413, 'E_BODY_TOO_LARGE');
+    expect((await h.execute({ contentHash: hello, path: '/hello' })).status).toBe(200);
+  });
+
+  it('GET /v1/execute gets 404 E_NOT_FOUND (execute is POST only)', async () => {
+    const res = await fetch(`${h.url}/v1/execute`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('E_NOT_FOUND');
+  });
+
   it('an unknown route gets 404 with the JSON error shape', async () => {
     const res = await fetch(`${h.url}/v2/nothing`);
     expect(res.status).toBe(404);

@@ -1,12 +1,13 @@
-/** The runner's HTTP surface: thin express handlers over ExecuteService. */
+/**
+ * The runner's HTTP surface other than `POST /v1/execute` (execute-route.ts, on node:http in
+ * front of this app): health, readiness, metrics, and the 404 for everything else.
+ */
 import express, { type ErrorRequestHandler } from 'express';
 import { AlgaError } from '@alga-psa/extension-contracts';
-import type { ExecuteService } from './execute-service.ts';
 import type { RunnerMetrics } from '../metrics.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
 
 export interface RunnerAppDeps {
-  executeService: ExecuteService;
   metrics: RunnerMetrics;
   pool: WorkerPool;
   isReady(): boolean;
@@ -25,12 +26,6 @@ export function createRunnerApp(deps: RunnerAppDeps): express.Express {
   app.get('/metrics', async (_req, res) => {
     deps.metrics.instancesLive.set(deps.pool.instancesLive);
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-
-  app.post('/v1/execute', express.json({ limit: '24mb' }), async (req, res) => {
-    const outcome = await deps.executeService.execute(req.headers.authorization, req.body);
-    if ('body' in outcome) res.status(200).json(outcome.body);
-    else res.status(outcome.status).json(outcome.error.toBody(outcome.requestId));
   });
 
   app.use((_req, res) => { res.status(404).json(new AlgaError('E_NOT_FOUND', 'no such runner route').toBody()); });

@@ -9,7 +9,11 @@ export interface WorkerSettings {
   isolation: Isolation;
   /** Retire a pooled instance after this many requests. */
   maxUsesPerInstance: number;
-  /** Idle instances kept ready per (install, component). */
+  /**
+   * Never-used instances kept ready per component. No guest code has run in one, so any install
+   * may take it: a new install's first request (pooled) and every request (fresh) start without
+   * instantiating on their critical path.
+   */
   prewarmPerKey: number;
   /** Bound on distinct (install, component) instance pools per worker. */
   maxKeysPerWorker: number;
@@ -45,6 +49,11 @@ export interface WorkerJob {
   effectiveCapabilities: string[];
   /** Per-interface `prepare` results. */
   prepared: Record<string, unknown>;
+  /**
+   * A warm-up call (`/v1/prepare`): runs on an instance of its own that is discarded after, with no
+   * install's data, so V8 compiles the code a request uses before the first real one arrives.
+   */
+  warmUp?: boolean;
 }
 
 /**
@@ -53,7 +62,8 @@ export interface WorkerJob {
  * and safely re-run elsewhere; the extra message is skipped in the common case.
  */
 export interface ExecuteMessage { type: 'execute'; id: number; job: WorkerJob; reportStart: boolean }
-export interface WarmMessage { type: 'warm'; contentHash: string; installId: string }
+/** Make `prewarmPerKey` never-used instances of a loaded component ready; answered with `warmed`. */
+export interface WarmMessage { type: 'warm'; contentHash: string }
 
 /** A WIT error relayed from a main-thread backend: a plain `{ tag, val? }`. */
 export interface HostCallError { tag: string; val?: unknown }
@@ -94,4 +104,6 @@ export type FromWorker =
   | { type: 'segment'; id: number; running: boolean; cpuMs: number }
   | { type: 'result'; id: number; result: JobResult }
   | HostCallMessage
-  | { type: 'stats'; instancesLive: number };
+  | { type: 'stats'; instancesLive: number }
+  /** The answer to `warm`: how many never-used instances of the component are ready now. */
+  | { type: 'warmed'; contentHash: string; ready: number };

@@ -110,6 +110,8 @@ interface WorkerSlot {
   executingBy: Map<InstallState<Pending>, number>;
   loaded: Map<string, PoolComponent>;
   instancesLive: number;
+  /** `warm` calls waiting for this worker's `warmed` answer, in the order they were sent. */
+  warmWaiters: Array<{ contentHash: string; answer(ready: number): void }>;
   dead: boolean;
 }
 
@@ -194,13 +196,25 @@ export class WorkerPool {
     });
   }
 
-  /** Ask every worker to pre-instantiate for an install so its first request does not wait. */
-  warm(component: PoolComponent, installId: string): void {
-    for (const slot of this.slots) {
-      if (slot.dead) continue;
-      this.ensureLoaded(slot, component);
-      slot.worker.postMessage({ type: 'warm', contentHash: component.contentHash, installId });
-    }
+  /**
+   * Load the component into every worker and have each make never-used instances ready; resolves
+   * when they all have (or after `timeoutMs`, with what was ready by then), with the ready count.
+   */
+  warm(component: PoolComponent, timeoutMs = 30_000): Promise<number> {
+    const live = this.slots.filter((s) => !s.dead);
+    return new Promise<number>((resolve) => {
+      let waiting = live.length;
+      let ready = 0;
+      const done = () => { clearTimeout(timer); resolve(ready); };
+      const timer = setTimeout(done, timeoutMs);
+      if (waiting === 0) return done();
+      for (const slot of live) {
+        this.ensureLoaded(slot, component);
+        slot.warmWaiters.push({ contentHash: component.contentHash, answer: (n) => { ready += n; if (--waiting === 0) done(); } });
+        slot.worker.postMessage({ type: 'warm', contentHash: component.contentHash });
+      }
+      if (this.spare) this.spare.worker.postMessage({ type: 'warm', contentHash: component.contentHash });
+    });
   }
 
   async close(): Promise<void> {
@@ -215,7 +229,7 @@ export class WorkerPool {
     const settings: WorkerSettings = { ...rest, hostBackendInterfaces: Object.keys(hostBackends ?? {}) };
     const board = new SegmentBoard(new SharedArrayBuffer(segmentBoardBytes));
     const worker = new Worker(workerUrl, { workerData: { settings, board: board.buffer } satisfies WorkerData });
-    const slot: WorkerSlot = { worker, board, inFlight: new Map(), executing: 0, executingBy: new Map(), loaded: new Map(), instancesLive: 0, dead: false };
+    const slot: WorkerSlot = { worker, board, inFlight: new Map(), executing: 0, executingBy: new Map(), loaded: new Map(), instancesLive: 0, warmWaiters: [], dead: false };
     await new Promise<void>((resolve, reject) => {
       const ready = (message: FromWorker) => {
         if (message.type !== 'ready') return;
@@ -318,6 +332,11 @@ export class WorkerPool {
   private onMessage(slot: WorkerSlot, message: FromWorker): void {
     if (message.type === 'ready') return;
     if (message.type === 'stats') { slot.instancesLive = message.instancesLive; return; }
+    if (message.type === 'warmed') {
+      const i = slot.warmWaiters.findIndex((w) => w.contentHash === message.contentHash);
+      if (i >= 0) slot.warmWaiters.splice(i, 1)[0].answer(message.ready);
+      return;
+    }
     if (message.type === 'host-call') {
       // Scoped by the job in flight on this worker under that id; a dead worker's answers are dropped.
       answerHostCall(this.options.hostBackends ?? {}, slot.inFlight.get(message.id)?.job, message, (m) => slot.worker.postMessage(m), () => !slot.dead);
@@ -432,6 +451,7 @@ export class WorkerPool {
    */
   private replace(slot: WorkerSlot, reason: ReplaceReason, culprit?: InstallState<Pending>): void {
     slot.dead = true;
+    for (const waiter of slot.warmWaiters.splice(0)) waiter.answer(0);
     void slot.worker.terminate();
     const orphans = [...slot.inFlight.values()];
     this.events.onWorkerReplaced?.(reason);

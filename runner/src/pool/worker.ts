@@ -21,9 +21,14 @@ const hostBackendInterfaces = new Set(settings.hostBackendInterfaces ?? []);
 
 const glues = new Map<string, Promise<LoadedGlue>>();
 const interfacesByHash = new Map<string, string[]>();
-/** key `${installId}|${contentHash}` → idle, ready instances (insertion order = LRU for eviction). */
+/** key `${installId}|${contentHash}` → idle instances one install has used (insertion order = LRU for eviction). */
 const idle = new Map<string, ComponentInstance[]>();
-const refilling = new Set<string>();
+/**
+ * contentHash → never-used instances (insertion order = LRU). No guest code has run in them, so
+ * they hold nothing of any install: whichever install needs one first takes it.
+ */
+const unused = new Map<string, ComponentInstance[]>();
+const reserving = new Set<string>();
 /** Configured provider state by `${installId}|${configVersion}|${iface}`. */
 const configured = new Map<string, unknown>();
 let instancesLive = 0;
@@ -44,7 +49,7 @@ function post(message: FromWorker): void {
 port.on('message', (message: ToWorker) => {
   if (message.type === 'load') load(message);
   else if (message.type === 'execute') void execute(message.id, message.job, message.reportStart);
-  else if (message.type === 'warm') void refill(message.installId, message.contentHash);
+  else if (message.type === 'warm') void reserve(message.contentHash).then(() => post({ type: 'warmed', contentHash: message.contentHash, ready: unused.get(message.contentHash)?.length ?? 0 }));
   else if (message.type === 'host-result') hostCallClient.settle(message);
 });
 post({ type: 'ready' });
@@ -93,17 +98,37 @@ function putIdle(key: string, instance: ComponentInstance): void {
   }
 }
 
-/** Keep `prewarmPerKey` never-used (fresh) or ready (pooled) instances so requests do not wait for instantiation. */
-async function refill(installId: string, contentHash: string): Promise<void> {
-  const key = keyOf(installId, contentHash);
-  if (refilling.has(key) || (idle.get(key)?.length ?? 0) >= settings.prewarmPerKey) return reportStats();
-  refilling.add(key);
+function takeUnused(contentHash: string): ComponentInstance | undefined {
+  const list = unused.get(contentHash);
+  const instance = list?.pop();
+  if (list) { unused.delete(contentHash); unused.set(contentHash, list); } // touch for LRU
+  return instance;
+}
+
+/**
+ * Keep `prewarmPerKey` never-used instances of the component ready, instantiated while the worker
+ * has nothing else to run (after an answer, or on `warm`); bounded to `maxKeysPerWorker` components.
+ */
+async function reserve(contentHash: string): Promise<void> {
+  if (reserving.has(contentHash) || !glues.has(contentHash)) return reportStats();
+  reserving.add(contentHash);
   try {
-    while ((idle.get(key)?.length ?? 0) < settings.prewarmPerKey) putIdle(key, await newInstance(contentHash));
+    while ((unused.get(contentHash)?.length ?? 0) < settings.prewarmPerKey) {
+      const instance = await newInstance(contentHash);
+      const list = unused.get(contentHash) ?? [];
+      list.push(instance);
+      unused.delete(contentHash);
+      unused.set(contentHash, list);
+      while (unused.size > settings.maxKeysPerWorker) {
+        const [oldest, instances] = unused.entries().next().value!;
+        unused.delete(oldest);
+        instances.forEach(discard);
+      }
+    }
   } catch {
     // A component that cannot instantiate fails the next request with a clear error instead.
   } finally {
-    refilling.delete(key);
+    reserving.delete(contentHash);
     reportStats();
   }
 }
@@ -125,11 +150,12 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
   const finish = (result: JobResult) => {
     hostCallClient.dropRequest(id);
     post({ type: 'result', id, result });
-    // Refill after answering so the next request finds a ready instance.
-    setImmediate(() => void refill(job.install.installId, job.contentHash));
+    // After answering, so the next request finds a never-used instance ready.
+    setImmediate(() => void reserve(job.contentHash));
   };
   try {
-    instance = takeIdle(key);
+    // The install's own idle instance (pooled), else a never-used one; a warm-up takes neither.
+    instance = job.warmUp ? undefined : (settings.isolation === 'pooled' ? takeIdle(key) : undefined) ?? takeUnused(job.contentHash);
     if (!instance) { instance = await newInstance(job.contentHash); coldInstance = true; }
   } catch (err) {
     return finish({ ok: false, code: 'E_BUNDLE_INVALID', message: `component failed to instantiate: ${errorText(err)}`, logs: logs.lines, hostCalls: 0, durationMs: performance.now() - started, cpuMs: 0 });
@@ -168,7 +194,7 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
   const hostCalls = instance.slot.hostCalls;
   const memoryBytes = instance.memoryBytes();
   const overLimit = memoryBytes > job.memoryLimitBytes;
-  if (settings.isolation === 'fresh' || overLimit || instance.uses >= settings.maxUsesPerInstance) discard(instance);
+  if (settings.isolation === 'fresh' || job.warmUp || overLimit || instance.uses >= settings.maxUsesPerInstance) discard(instance);
   else putIdle(key, instance);
   if (overLimit) {
     // The install's limit can sit below the process-wide ceiling: a call that ends above it fails too.

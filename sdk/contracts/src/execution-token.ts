@@ -17,6 +17,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { AlgaError } from './errors.ts';
+import { contentHashPattern } from './bundle.ts';
 
 export const executionTokenAudience = 'alga-runner';
 export const executionTokenIssuer = 'alga-gateway';
@@ -101,6 +102,29 @@ const digestPattern = /^[A-Za-z0-9_-]{43}$/;
  * runner's throughput bottleneck). Only compact JWS with alg EdDSA and a trusted kid pass.
  */
 export function executionTokenVerifier(options: VerifierOptions): ExecutionTokenVerifier {
+  const verifyJws = edDsaJwsVerifier(options);
+  const invalid = () => new AlgaError('E_AUTH', 'execution token is invalid');
+  return async (token) => {
+    const claims = verifyJws(token, executionTokenAudience, 'execution token');
+    const { sub, tid, iid, eid, caps, vid, chash, bdg, jti } = claims;
+    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof iid !== 'string' || typeof eid !== 'string') throw invalid();
+    if (typeof vid !== 'string' || typeof chash !== 'string' || typeof bdg !== 'string' || !digestPattern.test(bdg)) throw invalid();
+    // The id keys the runner's replay cache: bounded so a signed token cannot make it hold a huge string.
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128) throw invalid();
+    if (!Array.isArray(caps) || caps.some((c) => typeof c !== 'string')) throw invalid();
+    return {
+      requestId: sub, tenantId: tid, installId: iid, extensionId: eid, versionId: vid, contentHash: chash, bodyDigest: bdg,
+      capabilities: caps as string[], tokenId: jti, expiresAtMs: (claims.exp as number) * 1000,
+    };
+  };
+}
+
+/**
+ * Checks a compact JWS signed by one of the trusted keys (EdDSA only), its issuer, audience and
+ * times, and returns its claims. The audience is what keeps token kinds apart: an execution
+ * token is never a prepare token and the other way round.
+ */
+function edDsaJwsVerifier(options: VerifierOptions): (token: string, audience: string, what: string) => Record<string, unknown> {
   if (options.keys.some((k) => !k.kid)) throw new Error('every trusted execution key needs a kid');
   const keys = new Map<string, KeyObject>();
   for (const jwk of options.keys) {
@@ -108,8 +132,8 @@ export function executionTokenVerifier(options: VerifierOptions): ExecutionToken
     keys.set(jwk.kid!, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }));
   }
   const toleranceMs = (options.clockToleranceSec ?? executionTokenClockToleranceSec) * 1000;
-  const invalid = () => new AlgaError('E_AUTH', 'execution token is invalid');
-  return async (token) => {
+  return (token, audience, what) => {
+    const invalid = () => new AlgaError('E_AUTH', `${what} is invalid`);
     const parts = token.split('.');
     if (parts.length !== 3 || !parts.every((p) => b64url.test(p))) throw invalid();
     const header = parseSegment(parts[0]);
@@ -122,21 +146,39 @@ export function executionTokenVerifier(options: VerifierOptions): ExecutionToken
     if (!claims) throw invalid();
     const now = Date.now();
     const aud = claims.aud;
-    if (!(aud === executionTokenAudience || (Array.isArray(aud) && aud.includes(executionTokenAudience)))) throw invalid();
+    if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) throw invalid();
     if (claims.iss !== executionTokenIssuer) throw invalid();
     if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') throw invalid();
     if (typeof claims.nbf === 'number' && claims.nbf * 1000 > now + toleranceMs) throw invalid();
-    if (claims.exp * 1000 <= now - toleranceMs) throw new AlgaError('E_AUTH', 'execution token has expired');
-    const { sub, tid, iid, eid, caps, vid, chash, bdg, jti } = claims;
-    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof iid !== 'string' || typeof eid !== 'string') throw invalid();
-    if (typeof vid !== 'string' || typeof chash !== 'string' || typeof bdg !== 'string' || !digestPattern.test(bdg)) throw invalid();
-    // The id keys the runner's replay cache: bounded so a signed token cannot make it hold a huge string.
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128) throw invalid();
-    if (!Array.isArray(caps) || caps.some((c) => typeof c !== 'string')) throw invalid();
-    return {
-      requestId: sub, tenantId: tid, installId: iid, extensionId: eid, versionId: vid, contentHash: chash, bodyDigest: bdg,
-      capabilities: caps as string[], tokenId: jti, expiresAtMs: claims.exp * 1000,
-    };
+    if (claims.exp * 1000 <= now - toleranceMs) throw new AlgaError('E_AUTH', `${what} has expired`);
+    return claims;
+  };
+}
+
+/**
+ * Prepare tokens: the gateway asks a runner to compile a newly published component and make
+ * instances ready before its first request (`POST /v1/prepare`). Signed with the execution keys
+ * for another audience; they authorise only that, for one content hash, for a minute. Preparing
+ * is idempotent and runs no install's data, so a replay within that minute costs nothing.
+ */
+export const prepareTokenAudience = 'alga-runner/prepare';
+const prepareTokenTtlSec = 60;
+
+export function mintPrepareToken(key: ExecutionSigningKey, contentHash: string): string {
+  const header = { alg: 'EdDSA', kid: key.kid, typ: 'JWT' };
+  const iat = Math.floor(Date.now() / 1000);
+  const payload = { chash: contentHash, iss: executionTokenIssuer, aud: prepareTokenAudience, iat, exp: iat + prepareTokenTtlSec };
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${cryptoSign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;
+}
+
+/** Returns the content hash the prepare token names; throws E_AUTH otherwise. */
+export function prepareTokenVerifier(options: VerifierOptions): (token: string) => string {
+  const verifyJws = edDsaJwsVerifier(options);
+  return (token) => {
+    const claims = verifyJws(token, prepareTokenAudience, 'prepare token');
+    if (typeof claims.chash !== 'string' || !contentHashPattern.test(claims.chash)) throw new AlgaError('E_AUTH', 'prepare token is invalid');
+    return claims.chash;
   };
 }
 

@@ -183,9 +183,9 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
       const manifest = assertManifest(contents.manifestJson);
       const config = resolveConfig(manifest, settings.config ?? {});
       const contentHash = await bundleStore.put(bundle);
-      // Transpiled and compiled before it becomes current: the first request after a swap pays nothing.
-      const component = await runner.loader.load(contentHash);
-      runner.pool.warm(component, identity.installId);
+      // Transpiled, compiled, warmed up and instances ready before it becomes current: the first
+      // request after a swap pays nothing.
+      await runner.prepare(contentHash);
       const sealed = await cipher.encrypt(identity, settings.secrets ?? {});
       const envelope = Object.fromEntries(Object.entries(sealed).map(([k, v]) => [k, v.ciphertext]));
       // A new envelope is a new secrets version: the runner's cache never serves the old values.
