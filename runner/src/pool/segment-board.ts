@@ -4,8 +4,8 @@
  * message: the main thread reads what the worker wrote just before entering the guest, and
  * decides on its own whether to stop it.
  *
- * Layout: Int32 `seq` (odd while the worker writes) | pad | Float64 id, startedAt, cpuBeforeMs,
- * threadCpuAtStartMs.
+ * Layout: Int32 `seq` (odd while the worker writes) | Int32 `instantiating` | Float64 id, startedAt,
+ * cpuBeforeMs, threadCpuAtStartMs.
  * One writer (the worker), one reader (the pool); a read that overlaps a write is reported as
  * `changing` and retried, never half-used.
  *
@@ -41,11 +41,13 @@ export interface RunningSegment {
 export class SegmentBoard {
   readonly buffer: SharedArrayBuffer;
   private readonly seq: Int32Array;
+  private readonly instantiatingFlag: Int32Array;
   private readonly slots: Float64Array;
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
     this.seq = new Int32Array(buffer, 0, 1);
+    this.instantiatingFlag = new Int32Array(buffer, 4, 1);
     this.slots = new Float64Array(buffer, 8, 4);
   }
 
@@ -65,6 +67,19 @@ export class SegmentBoard {
     Atomics.add(this.seq, 0, 1);
     this.slots[0] = 0;
     Atomics.add(this.seq, 0, 1);
+  }
+
+  /**
+   * Worker: it is instantiating ahead (a never-used instance for later requests). A request sent
+   * to it now would wait those 5-10 ms: the pool prefers a worker that is not.
+   */
+  setInstantiating(on: boolean): void {
+    Atomics.store(this.instantiatingFlag, 0, on ? 1 : 0);
+  }
+
+  /** Pool: is the worker instantiating ahead right now? */
+  instantiating(): boolean {
+    return Atomics.load(this.instantiatingFlag, 0) === 1;
   }
 
   /** Pool: the segment running now, `undefined` when none is, `'changing'` mid-write. */

@@ -271,13 +271,15 @@ export class WorkerPool {
   /**
    * Where the install's next request may go: a worker with a free thread (if the install may take
    * one) or, failing that, one already executing only this install's requests (pipelining).
-   * Then the fewest requests held; ties go to a worker that already has the component.
+   * Then one that is not instantiating ahead (a request sent there waits for it), the fewest
+   * requests held, and a worker that already has the component.
    */
   private pickSlot(install: InstallState<Pending>, now: number): WorkerSlot | undefined {
     const contentHash = install.queue[0].component.contentHash;
     const mayTakeThread = this.scheduler.mayTakeThread(install, now);
     let best: WorkerSlot | undefined;
     let bestPipelined = false;
+    let bestInstantiating = false;
     let mono: number | undefined;
     for (const slot of this.slots) {
       if (slot.dead || slot.inFlight.size >= this.options.concurrencyPerWorker) continue;
@@ -288,10 +290,13 @@ export class WorkerPool {
       } else if (!mayTakeThread) continue;
       // A long segment on the board: a runaway, or a resumption the pool has not heard of yet.
       if (slot.inFlight.size > 0 && slot.board.runningForMs(mono ??= monotonicMs()) > busySegmentMs) continue;
-      if (!best || (bestPipelined && !pipelined) || (bestPipelined === pipelined && (slot.inFlight.size < best.inFlight.size ||
-        (slot.inFlight.size === best.inFlight.size && slot.loaded.has(contentHash) && !best.loaded.has(contentHash))))) {
+      const instantiating = slot.board.instantiating();
+      if (!best || (bestPipelined && !pipelined) || (bestPipelined === pipelined && ((bestInstantiating && !instantiating) ||
+        (bestInstantiating === instantiating && (slot.inFlight.size < best.inFlight.size ||
+          (slot.inFlight.size === best.inFlight.size && slot.loaded.has(contentHash) && !best.loaded.has(contentHash))))))) {
         best = slot;
         bestPipelined = pipelined;
+        bestInstantiating = instantiating;
       }
     }
     return best;

@@ -114,7 +114,8 @@ async function reserve(contentHash: string): Promise<void> {
   reserving.add(contentHash);
   try {
     while ((unused.get(contentHash)?.length ?? 0) < settings.prewarmPerKey) {
-      const instance = await newInstance(contentHash);
+      board.setInstantiating(true);
+      const instance = await newInstance(contentHash).finally(() => board.setInstantiating(false));
       const list = unused.get(contentHash) ?? [];
       list.push(instance);
       unused.delete(contentHash);
