@@ -36,6 +36,7 @@ import { adminRoutes } from './ui/admin-routes.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { errorHandler, notFound, rejectMalformedPaths, route } from './http/errors.ts';
 import { createGatewayMetrics } from './metrics.ts';
+import { WriteBehindTable } from './audit/write-behind.ts';
 
 export { gatewayConfigFromEnv, type GatewayConfig } from './config.ts';
 
@@ -54,13 +55,27 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   const logger = deps.logger ?? pino({ name: 'alga-gateway', level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie', '*.apiKey', '*.secrets', '*.set'] });
   const knex = deps.db.knex;
   const metrics = createGatewayMetrics();
-  const apiKeys = new ApiKeys(knex, config.apiKeyDefaultTtlDays);
-  const sessions = new Sessions(knex, config.sessionTtlMinutes);
-  const registry = new RegistryService({ knex, bundleStore: deps.bundleStore, transpileCache: deps.transpileCache, limits: { ...defaultBundleLimits, maxBundleBytes: config.maxBundleBytes } });
+  // Verified credentials are trusted for the bound other replicas' install writes already have.
+  const credentialCache = { cacheTtlMs: config.installConfigCacheTtlMs };
+  const apiKeys = new ApiKeys(knex, config.apiKeyDefaultTtlDays, credentialCache);
+  const sessions = new Sessions(knex, config.sessionTtlMinutes, credentialCache);
+  apiKeys.onRevoked((apiKeyId) => sessions.forgetApiKey(apiKeyId));
+  // The audit trail and guest logs, written behind the answers (audit/write-behind.ts).
+  const auditLog = new WriteBehindTable({ knex, table: 'extension_execution_log', logger, metrics: metrics.writeBehind });
+  // A request may log up to RUNNER_LOG_MAX_LINES (200) lines: room for a burst of chatty ones.
+  const guestLog = new WriteBehindTable({ knex, table: 'extension_log', logger, metrics: metrics.writeBehind, maxQueueRows: 50_000 });
+  const runner = new RunnerClient(config.runnerUrl, config.runnerTls);
+  // Publish answers once the runner has the component compiled, warmed up and instances ready.
+  const registry = new RegistryService({
+    knex, bundleStore: deps.bundleStore, transpileCache: deps.transpileCache, limits: { ...defaultBundleLimits, maxBundleBytes: config.maxBundleBytes },
+    onPublished: async (contentHash) => {
+      const prepared = await runner.prepare(deps.executionKeys.mintPrepare(contentHash), contentHash, 15_000);
+      if (!prepared.ok) logger.warn({ contentHash, reason: prepared.reason }, 'the runner could not prepare the published component; its first request will');
+    },
+  });
   let installConfigCache: InstallConfigCache | undefined;
   const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, extUiOrigin: config.extUiOrigin, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
   installConfigCache = new InstallConfigCache(installs, { ttlMs: config.installConfigCacheTtlMs });
-  const runner = new RunnerClient(config.runnerUrl, config.runnerTls);
   const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
 
   // Unhandled-error stacks in the logs API, mapped with the source map of the bundle that wrote them.
@@ -68,7 +83,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     limits: { maxBundleBytes: config.maxBundleBytes },
     onError: (contentHash, err) => logger.warn({ err, contentHash }, 'source map of a bundle could not be read; its stacks stay unmapped'),
   });
-  const activity = new ActivityService(knex, { stackMaps });
+  const activity = new ActivityService(knex, { stackMaps, executionRows: auditLog, logRows: guestLog });
 
   const app = express();
   app.disable('x-powered-by');
@@ -97,7 +112,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
   app.use(storageRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
-  app.use(proxyRoutes({ knex, logger, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024, publicOrigin: config.publicOrigin }));
+  app.use(proxyRoutes({ auditLog, guestLog, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024, publicOrigin: config.publicOrigin }));
   app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore, publicOrigin: config.publicOrigin, extUiOrigin: config.extUiOrigin }));
   app.use(await adminRoutes({ adminWebDir: deps.adminWebDir, extUiOrigin: config.extUiOrigin }));
   app.use(notFound());
@@ -111,8 +126,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   retention.unref();
 
   const servers: Server[] = [];
+  let closing: Promise<void> | undefined;
   return {
-    app, logger, knex, apiKeys, sessions, registry, installs, installConfigCache, executionKeys: deps.executionKeys,
+    app, logger, knex, apiKeys, sessions, registry, installs, installConfigCache, auditLog, guestLog, executionKeys: deps.executionKeys,
     createTenant: (name: string) => createTenant(knex, apiKeys, name),
     async listen(port = config.port, host = config.host) {
       // Bounded headers and body (GATEWAY_*_TIMEOUT_MS): a slow client cannot hold a connection for Node's 60 s / 300 s defaults.
@@ -122,10 +138,15 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
       servers.push(server);
       return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };
     },
-    async close() {
-      clearInterval(retention);
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); })));
-      await runner.close();
+    close(): Promise<void> {
+      closing ??= (async () => {
+        clearInterval(retention);
+        await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); })));
+        await runner.close();
+        // The rows of the requests answered so far, before the caller closes the database.
+        await Promise.all([auditLog.close(), guestLog.close()]);
+      })();
+      return closing;
     },
   };
 }

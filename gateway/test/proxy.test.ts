@@ -152,7 +152,6 @@ describe('executions and logs APIs', () => {
     const before = mis.activity;
     const newest = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?limit=1`)).body.executions[0]?.id ?? 0;
     expect((await t.call('GET', '/api/ext/com.alga.samples.misbehaving/throw')).status).toBe(502);
-    // The audit row is inserted before the runner is called and completed after the answer: wait for that.
     let newer: any[] = [];
     for (let i = 0; i < 100; i++) {
       newer = (await t.call('GET', `/api/v1/installs/${mis.id}/executions?after=${newest}`)).body.executions;
@@ -194,7 +193,7 @@ describe('rate limit', () => {
       await h3.publishSample('hello');
       await h3.publishSample('misbehaving');
       const t3 = await h3.tenant();
-      await t3.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.hello' });
+      const helloInstall = (await t3.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.hello' })).body.id;
       await t3.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.misbehaving' });
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await t3.call('GET', '/api/ext/com.alga.samples.hello/hello')).status);
@@ -202,6 +201,9 @@ describe('rate limit', () => {
       const limited = await t3.call('GET', '/api/ext/com.alga.samples.hello/hello');
       expect(limited.body.error.code).toBe('E_RATE_LIMITED');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Refused before the audit point: the three answered requests have rows, the two 429s none.
+      const rows = (await t3.call('GET', `/api/v1/installs/${helloInstall}/executions`)).body.executions;
+      expect(rows.map((r: { status: number }) => r.status)).toEqual([200, 200, 200]);
       expect((await t3.call('GET', '/api/ext/com.alga.samples.misbehaving/ok')).status).toBe(200);
     } finally {
       await h3.close();

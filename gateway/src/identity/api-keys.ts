@@ -2,12 +2,21 @@
  * Tenant API keys: `alga_<prefix>_<secret>`. Only the sha256 of the whole key is stored; the
  * prefix finds the row. Keys always expire and can be revoked.
  *
+ * Verified keys are remembered for `cacheTtlMs` (ALGA_INSTALL_CONFIG_CACHE_TTL_MS, the bound the
+ * gateway already gives other replicas' writes): a proxied request used to spend a database
+ * round trip on its key (issue 11). The cache is keyed by the key's sha256, never the key, and
+ * holds only the principal and when the key expires. A revocation through this process evicts
+ * at once; one made through another replica takes effect here within `cacheTtlMs`; an expired key
+ * stops at its expiry whatever the cache holds. Failed verifications are never cached (a caller
+ * spraying keys must not fill it). `cacheTtlMs: 0` turns the cache off.
+ *
  * @example
  *   const { key, record } = await apiKeys.create({ tenantId, name: 'ci', roles: ['extension:read'] });
  *   const principal = await apiKeys.verify(key);   // throws E_AUTH when unknown, expired or revoked
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
+import { LRUCache } from 'lru-cache';
 import { AlgaError } from '@alga-psa/extension-contracts';
 import { isRole, type Role } from './roles.ts';
 
@@ -36,13 +45,37 @@ function toRecord(row: Record<string, any>): ApiKeyRecord {
   return { id: row.id, tenantId: row.tenant_id, name: row.name, prefix: row.key_prefix, roles: row.roles, createdAt: row.created_at, expiresAt: row.expires_at, revokedAt: row.revoked_at };
 }
 
+export interface ApiKeyCacheOptions {
+  /** How long a verified key is trusted without the database; 0 = always ask it. */
+  cacheTtlMs?: number;
+  /** Verified keys remembered at most (least recently used go first). */
+  cacheMax?: number;
+}
+
+interface VerifiedKey {
+  principal: Readonly<Principal>;
+  expiresAtMs: number;
+}
+
 export class ApiKeys {
   private readonly knex: Knex;
   private readonly defaultTtlDays: number;
+  /** sha256(key) hex → what verifying it found. */
+  private readonly verified: LRUCache<string, VerifiedKey> | undefined;
+  private readonly revokedListeners: Array<(apiKeyId: string) => void> = [];
+  /** Moves on every revocation here: a verification that read the row before one is not cached. */
+  private revocations = 0;
 
-  constructor(knex: Knex, defaultTtlDays: number) {
+  constructor(knex: Knex, defaultTtlDays: number, cache: ApiKeyCacheOptions = {}) {
     this.knex = knex;
     this.defaultTtlDays = defaultTtlDays;
+    const ttl = cache.cacheTtlMs ?? 0;
+    this.verified = ttl > 0 ? new LRUCache<string, VerifiedKey>({ max: cache.cacheMax ?? 10_000, ttl }) : undefined;
+  }
+
+  /** Called after a key is revoked through this process (sessions of the key drop their cached state). */
+  onRevoked(listener: (apiKeyId: string) => void): void {
+    this.revokedListeners.push(listener);
   }
 
   async create(input: { tenantId: string; name: string; roles: string[]; ttlDays?: number }): Promise<{ key: string; record: ApiKeyRecord }> {
@@ -68,12 +101,23 @@ export class ApiKeys {
   async verify(key: string): Promise<Principal> {
     const m = keyPattern.exec(key);
     if (!m) throw new AlgaError('E_AUTH', 'invalid API key');
+    const hash = sha256(key);
+    const cached = this.verified?.get(hash);
+    if (cached) {
+      if (cached.expiresAtMs > Date.now()) return { ...cached.principal, roles: [...cached.principal.roles] };
+      this.verified!.delete(hash);
+      throw new AlgaError('E_AUTH', 'API key has expired');
+    }
+    const revocationsBefore = this.revocations;
     const row = await this.knex('api_key').where({ key_prefix: m[1] }).first();
-    const presented = Buffer.from(sha256(key), 'hex');
+    const presented = Buffer.from(hash, 'hex');
     if (!row || !timingSafeEqual(presented, Buffer.from(row.key_hash, 'hex'))) throw new AlgaError('E_AUTH', 'invalid API key');
     if (row.revoked_at) throw new AlgaError('E_AUTH', 'API key has been revoked');
-    if (new Date(row.expires_at).getTime() <= Date.now()) throw new AlgaError('E_AUTH', 'API key has expired');
-    return { tenantId: row.tenant_id, roles: (row.roles as string[]).filter(isRole), apiKeyId: row.id, via: 'api-key' };
+    const expiresAtMs = new Date(row.expires_at).getTime();
+    if (expiresAtMs <= Date.now()) throw new AlgaError('E_AUTH', 'API key has expired');
+    const principal: Principal = { tenantId: row.tenant_id, roles: (row.roles as string[]).filter(isRole), apiKeyId: row.id, via: 'api-key' };
+    if (revocationsBefore === this.revocations) this.verified?.set(hash, { principal: Object.freeze({ ...principal, roles: Object.freeze([...principal.roles]) as Role[] }), expiresAtMs });
+    return principal;
   }
 
   /** Still valid (not revoked or expired)? Sessions re-check their key on every request. */
@@ -96,5 +140,15 @@ export class ApiKeys {
   async revoke(tenantId: string, id: string): Promise<void> {
     const updated = await this.knex('api_key').where({ tenant_id: tenantId, id }).update({ revoked_at: new Date() });
     if (updated === 0) throw new AlgaError('E_NOT_FOUND', 'no such API key');
+    this.forget(id);
+  }
+
+  /** Drops what this process remembers of a key (revoked here: effective at once). */
+  private forget(apiKeyId: string): void {
+    this.revocations++;
+    if (this.verified) {
+      for (const [hash, entry] of this.verified.entries()) if (entry.principal.apiKeyId === apiKeyId) this.verified.delete(hash);
+    }
+    for (const listener of this.revokedListeners) listener(apiKeyId);
   }
 }

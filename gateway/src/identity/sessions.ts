@@ -1,9 +1,14 @@
 /**
  * Browser sessions for the admin UI and the iframe proxy routes: an API key is exchanged once
  * (`POST /api/v1/auth/login`) for an opaque random cookie value whose sha256 is a row in
- * `api_session`. Logout revokes the row, and every request joins the API key, so revoking or
- * expiring the key ends its sessions on the very next request (issue 7: a signed cookie that
- * outlived logout still authenticated).
+ * `api_session`. Logout revokes the row, and verifying joins the API key, so revoking or
+ * expiring the key ends its sessions (issue 7: a signed cookie that outlived logout still
+ * authenticated).
+ *
+ * A verified session is remembered for `cacheTtlMs` by the sha256 of its cookie value, as API
+ * keys are (api-keys.ts, the same bound, ALGA_INSTALL_CONFIG_CACHE_TTL_MS): logout or the key's
+ * revocation through this process ends it on the very next request; through another replica
+ * within `cacheTtlMs`. The session's and its key's expiry hold whatever the cache holds.
  *
  * Each session has a CSRF token derived from the cookie value (HMAC-SHA256 keyed by it): it is
  * handed to the platform page in the login and `/auth/me` answers, which only same-origin
@@ -17,9 +22,10 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { LRUCache } from 'lru-cache';
 import { AlgaError } from '@alga-psa/extension-contracts';
 import type { Principal } from './api-keys.ts';
-import { isRole } from './roles.ts';
+import { isRole, type Role } from './roles.ts';
 
 export const sessionCookie = 'alga_session';
 /** The header the platform page sends its session's CSRF token in. */
@@ -33,13 +39,25 @@ export interface SessionPrincipal extends Principal {
   sessionId: string;
 }
 
+interface VerifiedSession {
+  principal: Readonly<SessionPrincipal>;
+  /** The earlier of the session's and its key's expiry. */
+  expiresAtMs: number;
+}
+
 export class Sessions {
   private readonly knex: Knex;
   private readonly ttlMinutes: number;
+  /** sha256(cookie value) hex → the session it verified as. */
+  private readonly verified: LRUCache<string, VerifiedSession> | undefined;
+  /** Moves on every logout or key revocation here: a verification that read before one is not cached. */
+  private endings = 0;
 
-  constructor(knex: Knex, ttlMinutes: number) {
+  constructor(knex: Knex, ttlMinutes: number, cache: { cacheTtlMs?: number; cacheMax?: number } = {}) {
     this.knex = knex;
     this.ttlMinutes = ttlMinutes;
+    const ttl = cache.cacheTtlMs ?? 0;
+    this.verified = ttl > 0 ? new LRUCache<string, VerifiedSession>({ max: cache.cacheMax ?? 10_000, ttl }) : undefined;
   }
 
   get maxAgeMs(): number {
@@ -57,15 +75,34 @@ export class Sessions {
   async verify(token: string): Promise<SessionPrincipal> {
     const ended = new AlgaError('E_AUTH', 'session is invalid or has ended; log in again');
     if (!tokenPattern.test(token)) throw ended;
+    const hash = sha256(token);
+    const cached = this.verified?.get(hash);
+    if (cached) {
+      if (cached.expiresAtMs > Date.now()) return { ...cached.principal, roles: [...cached.principal.roles] };
+      this.verified!.delete(hash);
+    }
+    const endingsBefore = this.endings;
     const now = new Date();
     const row = await this.knex('api_session as s').join('api_key as k', 'k.id', 's.api_key_id')
-      .where('s.token_hash', sha256(token)).whereNull('s.revoked_at').where('s.expires_at', '>', now)
-      .first('s.id', 's.tenant_id', 's.api_key_id', 'k.roles', 'k.revoked_at as key_revoked_at', 'k.expires_at as key_expires_at');
+      .where('s.token_hash', hash).whereNull('s.revoked_at').where('s.expires_at', '>', now)
+      .first('s.id', 's.tenant_id', 's.api_key_id', 's.expires_at', 'k.roles', 'k.revoked_at as key_revoked_at', 'k.expires_at as key_expires_at');
     if (!row) throw ended;
-    if (row.key_revoked_at || new Date(row.key_expires_at).getTime() <= now.getTime()) {
+    const keyExpiresAtMs = new Date(row.key_expires_at).getTime();
+    if (row.key_revoked_at || keyExpiresAtMs <= now.getTime()) {
       throw new AlgaError('E_AUTH', 'the API key behind this session was revoked or expired');
     }
-    return { tenantId: row.tenant_id, roles: (row.roles as string[]).filter(isRole), apiKeyId: row.api_key_id, via: 'session', sessionId: row.id };
+    const principal: SessionPrincipal = { tenantId: row.tenant_id, roles: (row.roles as string[]).filter(isRole), apiKeyId: row.api_key_id, via: 'session', sessionId: row.id };
+    if (endingsBefore === this.endings) {
+      this.verified?.set(hash, { principal: Object.freeze({ ...principal, roles: Object.freeze([...principal.roles]) as Role[] }), expiresAtMs: Math.min(new Date(row.expires_at).getTime(), keyExpiresAtMs) });
+    }
+    return principal;
+  }
+
+  /** The key was revoked through this process: its sessions end here at once. */
+  forgetApiKey(apiKeyId: string): void {
+    this.endings++;
+    if (!this.verified) return;
+    for (const [hash, entry] of this.verified.entries()) if (entry.principal.apiKeyId === apiKeyId) this.verified.delete(hash);
   }
 
   csrfTokenFor(token: string): string {
@@ -75,7 +112,10 @@ export class Sessions {
   /** Ends the session; ending one that is already gone is not an error (logout twice). */
   async revoke(token: string): Promise<void> {
     if (!tokenPattern.test(token)) return;
-    await this.knex('api_session').where({ token_hash: sha256(token) }).whereNull('revoked_at').update({ revoked_at: new Date() });
+    const hash = sha256(token);
+    await this.knex('api_session').where({ token_hash: hash }).whereNull('revoked_at').update({ revoked_at: new Date() });
+    this.endings++;
+    this.verified?.delete(hash);
   }
 
   /** Drops rows that can never authenticate again. */

@@ -55,13 +55,22 @@ export interface GuestLogLine {
   mappedStack?: string;
 }
 
+/** Rows written behind the answer (audit/write-behind.ts): flushed before each read, so a caller sees its own requests. */
+export interface PendingRows {
+  flush(): Promise<void>;
+}
+
 export class ActivityService {
   private readonly knex: Knex;
   private readonly stackMaps: GuestStackMaps | undefined;
+  private readonly executionRows: PendingRows | undefined;
+  private readonly logRows: PendingRows | undefined;
 
-  constructor(knex: Knex, options: { stackMaps?: GuestStackMaps } = {}) {
+  constructor(knex: Knex, options: { stackMaps?: GuestStackMaps; executionRows?: PendingRows; logRows?: PendingRows } = {}) {
     this.knex = knex;
     this.stackMaps = options.stackMaps;
+    this.executionRows = options.executionRows;
+    this.logRows = options.logRows;
   }
 
   private async assertInstall(tenantId: string, installId: string): Promise<void> {
@@ -71,6 +80,7 @@ export class ActivityService {
 
   /** One grouped query for every install of the tenant (no row per request is read). */
   async summaries(tenantId: string): Promise<Map<string, InstallActivitySummary>> {
+    await this.executionRows?.flush();
     const since = new Date(Date.now() - 3_600_000);
     const counts = await this.knex('extension_execution_log').where({ tenant_id: tenantId }).where('created_at', '>=', since)
       .groupBy('install_id').select('install_id')
@@ -91,6 +101,7 @@ export class ActivityService {
     await this.assertInstall(tenantId, installId);
     const { limit, before, after } = parseQuery(query);
     if (query.outcome !== undefined && query.outcome !== 'error') throw new AlgaError('E_VALIDATION', 'outcome must be "error" (or left out for every execution)');
+    await this.executionRows?.flush();
     const rows = await this.knex('extension_execution_log').where({ tenant_id: tenantId, install_id: installId })
       .modify((q) => {
         if (before) q.where('id', '<', before);
@@ -109,6 +120,7 @@ export class ActivityService {
     const { limit, before, after } = parseQuery(query);
     if (query.level !== undefined && !(logLevels as readonly unknown[]).includes(query.level)) throw new AlgaError('E_VALIDATION', `level must be one of ${logLevels.join(', ')}`);
     const levels = query.level === undefined ? undefined : logLevels.slice(logLevels.indexOf(query.level as (typeof logLevels)[number]));
+    await this.logRows?.flush();
     const rows = await this.knex('extension_log').where({ tenant_id: tenantId, install_id: installId })
       .modify((q) => {
         if (before) q.where('id', '<', before);

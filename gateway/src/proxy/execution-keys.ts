@@ -14,7 +14,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { executeBodyDigest, generateExecutionSigningKey, importExecutionSigningKey, mintExecutionToken, type ExecutionClaims, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
+import { executeBodyDigest, generateExecutionSigningKey, importExecutionSigningKey, mintExecutionToken, mintPrepareToken, type ExecutionClaims, type ExecutionSigningKey } from '@alga-psa/extension-contracts';
 import type { ExecuteBody } from '@alga-psa/extension-contracts';
 
 interface KeyFile { active: string; keys: JWK[] }
@@ -73,7 +73,16 @@ export class ExecutionKeys {
   }
 
   mint(claims: ExecutionClaims, deadlineMs: number): Promise<string> {
-    return mintExecutionToken(this.signers.find((s) => s.kid === this.activeKid)!, claims, deadlineMs);
+    return mintExecutionToken(this.active(), claims, deadlineMs);
+  }
+
+  /** The token for `POST /v1/prepare` of one component (another audience: it executes nothing). */
+  mintPrepare(contentHash: string): string {
+    return mintPrepareToken(this.active(), contentHash);
+  }
+
+  private active(): ExecutionSigningKey {
+    return this.signers.find((s) => s.kid === this.activeKid)!;
   }
 
   /**

@@ -2,14 +2,13 @@
  * `ALL /api/ext/:extensionId/*` (API clients) and `ALL /api/ext-proxy/:extensionId/*`
  * (iframe UIs, session auth), in the order of DESIGN.md §6: tenant → enabled install →
  * declared endpoint → RBAC → rate limit → audit row → install config (cached) → execution
- * token → runner.
+ * token → runner. The audit row is one row per request past the rate limit, with its outcome,
+ * written behind the answer (audit/write-behind.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import express, { type Request, type Response, type Router } from 'express';
-import type { Knex } from 'knex';
-import type { Logger } from 'pino';
-import { AlgaError, effectiveCapabilities } from '@alga-psa/extension-contracts';
+import { AlgaError } from '@alga-psa/extension-contracts';
 import { matchEndpoint } from '@alga-psa/extension-contracts/manifest';
 import type { ExecuteBody } from '@alga-psa/extension-contracts';
 import { authenticate, principalOf } from '../identity/authenticate.ts';
@@ -17,16 +16,20 @@ import { hasRole } from '../identity/roles.ts';
 import type { ApiKeys } from '../identity/api-keys.ts';
 import type { Sessions } from '../identity/sessions.ts';
 import type { InstallConfigCache } from '../installs/install-config-cache.ts';
-import { route } from '../http/errors.ts';
+import { route, toAlgaError } from '../http/errors.ts';
+import type { WriteBehindTable } from '../audit/write-behind.ts';
 import type { ExecutionKeys } from './execution-keys.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { RunnerClient } from './runner-client.ts';
+import { executeBodyJson, preparedInstall } from './execute-body.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { extensionRequestHeaders, isAllowedResponseHeader, proxiedResponseSecurityHeaders, singleValuedResponseHeaders } from '@alga-psa/extension-contracts/proxy-headers';
 
 export interface ProxyDeps {
-  knex: Knex;
-  logger: Logger;
+  /** `extension_execution_log`: one row per request that passed the rate limit. */
+  auditLog: WriteBehindTable;
+  /** `extension_log`: the guest's log lines. */
+  guestLog: WriteBehindTable;
   apiKeys: ApiKeys;
   sessions: Sessions;
   installConfigCache: InstallConfigCache;
@@ -65,12 +68,12 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
   const runtime = await deps.installConfigCache.get(principal.tenantId, extensionRef);
   if (!runtime || runtime.status !== 'enabled') throw new AlgaError('E_INSTALL_DISABLED', `${extensionRef} is not installed or is disabled for this tenant`);
 
-  const rawPath = req.originalUrl.slice(prefix.length + encodeURIComponent(extensionRef).length).split('?')[0] || '/';
-  const path = rawPath.startsWith('/') ? rawPath : `/${rawPath}`;
+  const [pathPart, queryPart = ''] = req.originalUrl.slice(prefix.length + encodeURIComponent(extensionRef).length).split('?');
+  const path = pathPart.startsWith('/') ? pathPart : `/${pathPart}`;
   const endpoint = matchEndpoint(runtime.manifest.api?.endpoints ?? [], req.method, path);
   if (!endpoint) throw new AlgaError('E_ENDPOINT_NOT_DECLARED', `${runtime.extensionName} does not declare ${req.method} ${path}`);
 
-  const needed = ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'extension:read' : 'extension:write';
+  const needed = safeMethods.has(req.method) ? 'extension:read' : 'extension:write';
   if (!hasRole(principal.roles, needed)) throw new AlgaError('E_FORBIDDEN', `${req.method} on an extension endpoint needs the ${needed} role`);
 
   const retryAfter = deps.rateLimiter.take(runtime.installId);
@@ -79,55 +82,77 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
     throw new AlgaError('E_RATE_LIMITED', `this install is limited to its request rate; retry in ${retryAfter} s`);
   }
 
-  const audit = { tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, method: req.method, route: `${req.method} ${endpoint.endpoint.path}` };
-  await deps.knex('extension_execution_log').insert(audit);
-
+  // From here on every request leaves exactly one audit row, written behind the answer with its
+  // outcome. A request that could not be recorded is not run.
+  if (deps.auditLog.refusesWrites) throw new AlgaError('E_DATABASE_UNAVAILABLE', 'the database is unreachable and the audit trail cannot take more rows; retry shortly');
   const deadlineMs = started + Math.min(deps.requestBudgetMs, runtime.manifest.limits?.timeoutMs ?? deps.requestBudgetMs);
-  const capabilities = [...effectiveCapabilities(runtime.manifest.capabilities, runtime.grantedCapabilities)];
-  const versionHeaders = { 'x-request-id': requestId, 'x-ext-config-version': String(runtime.configVersion), 'x-ext-secrets-version': String(runtime.secretsVersion) };
-  const headers = extensionRequestHeaders(req.headers);
-  headers.push(...Object.entries(versionHeaders));
-  const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
-  const executeBody: ExecuteBody = {
-    context: { requestId, tenantId: runtime.tenantId, extensionId: runtime.extensionId, installId: runtime.installId, versionId: runtime.versionId, contentHash: runtime.contentHash },
-    request: { method: req.method, path, query: [...new URLSearchParams(req.originalUrl.split('?')[1] ?? '')], headers, bodyB64: body?.toString('base64') },
-    install: {
-      config: runtime.config, configVersion: runtime.configVersion, grantedCapabilities: runtime.grantedCapabilities,
-      httpAllowedHosts: runtime.httpAllowedHosts, storageNamespaces: runtime.storageNamespaces, uiProxyRoutes: runtime.uiProxyRoutes,
-    },
-    secrets: { secretsVersion: runtime.secretsVersion, envelope: runtime.secretEnvelope },
-    limits: { deadlineMs, memoryMb: runtime.manifest.limits?.memoryMb },
-  };
-  // Minted over the finished body: the token binds its component and install/secrets sections.
-  const token = await deps.executionKeys.mintForExecute(executeBody, capabilities);
-  // The runner answers 504 itself at the deadline; the grace only covers its reply in flight.
-  const answer = await deps.runner.execute(token, executeBody, Math.max(1, deadlineMs - Date.now()) + 1000, versionHeaders);
-  const finish = (status: number, errorCode: string | null) => {
+  let audited = false;
+  const audit = async (status: number, errorCode: string | null) => {
+    audited = true;
     deps.metrics.proxied.inc({ outcome: errorCode ?? 'ok' });
-    void deps.knex('extension_execution_log').where({ request_id: requestId, tenant_id: runtime.tenantId })
-      .update({ status, duration_ms: Date.now() - started, error_code: errorCode })
-      .catch((err: unknown) => deps.logger.warn({ err, requestId }, 'audit row update failed'));
+    const written = deps.auditLog.add({
+      tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, method: req.method, route: `${req.method} ${endpoint.endpoint.path}`,
+      status, duration_ms: Date.now() - started, error_code: errorCode,
+      // When the request arrived, as the row inserted on arrival used to say.
+      created_at: new Date(started),
+    });
+    // Usually queued (undefined); a promise only when the audit queue is full: then the answer
+    // waits for its row (backpressure), but never past the request's deadline.
+    if (written) await notAfter(written, deadlineMs);
   };
-  if (!answer.ok) {
-    finish(answer.error.status, answer.error.code);
-    throw answer.error;
+  try {
+    const install = preparedInstall(runtime);
+    const versionHeaders = { 'x-request-id': requestId, 'x-ext-config-version': String(runtime.configVersion), 'x-ext-secrets-version': String(runtime.secretsVersion) };
+    const headers = extensionRequestHeaders(req.headers);
+    for (const [name, value] of Object.entries(versionHeaders)) headers.push([name, value]);
+    const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
+    const context: ExecuteBody['context'] = { requestId, tenantId: runtime.tenantId, extensionId: runtime.extensionId, installId: runtime.installId, versionId: runtime.versionId, contentHash: runtime.contentHash };
+    const limits: ExecuteBody['limits'] = { deadlineMs, memoryMb: runtime.manifest.limits?.memoryMb };
+    const request: ExecuteBody['request'] = { method: req.method, path, query: [...new URLSearchParams(queryPart)], headers, bodyB64: body?.toString('base64') };
+    // Minted over the body's digest: the token binds its component and install/secrets sections.
+    const token = await deps.executionKeys.mint({ ...context, bodyDigest: install.bodyDigest, capabilities: install.capabilities }, deadlineMs);
+    // The runner answers 504 itself at the deadline; the grace only covers its reply in flight.
+    const answer = await deps.runner.execute(token, executeBodyJson(install, { context, request, limits }), Math.max(1, deadlineMs - Date.now()) + 1000, versionHeaders);
+    if (!answer.ok) {
+      await audit(answer.error.status, answer.error.code);
+      throw answer.error;
+    }
+    const result = answer.result;
+    await audit(result.status, null);
+    res.status(result.status);
+    for (const [name, value] of result.headers) {
+      if (!isAllowedResponseHeader(name) || !isValidHeader(name, value)) continue;
+      if (singleValuedResponseHeaders.has(name.toLowerCase())) res.setHeader(name, value); // a repeat replaces, never a 500
+      else res.append(name, value);
+    }
+    for (const [name, value] of Object.entries(versionHeaders)) res.setHeader(name, value);
+    res.end(Buffer.from(result.bodyB64, 'base64'));
+    if (result.logs.length > 0) {
+      void deps.guestLog.add(...result.logs.map((l) => ({
+        tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, level: l.level, message: l.message, fields: JSON.stringify(l.fields), created_at: new Date(l.ts),
+        // The bundle that wrote the line: the logs API maps its stacks with that version's source map.
+        content_hash: runtime.contentHash,
+      })));
+    }
+  } catch (err) {
+    // Anything that failed after the audit point (minting, building the body) is recorded too.
+    if (!audited) {
+      const error = toAlgaError(err);
+      await audit(error.status, error.code);
+    }
+    throw err;
   }
-  const result = answer.result;
-  res.status(result.status);
-  for (const [name, value] of result.headers) {
-    if (!isAllowedResponseHeader(name) || !isValidHeader(name, value)) continue;
-    if (singleValuedResponseHeaders.has(name.toLowerCase())) res.setHeader(name, value); // a repeat replaces, never a 500
-    else res.append(name, value);
-  }
-  for (const [name, value] of Object.entries(versionHeaders)) res.setHeader(name, value);
-  res.end(Buffer.from(result.bodyB64, 'base64'));
-  finish(result.status, null);
-  if (result.logs.length > 0) {
-    void deps.knex('extension_log').insert(result.logs.map((l) => ({
-      tenant_id: runtime.tenantId, install_id: runtime.installId, request_id: requestId, level: l.level, message: l.message, fields: JSON.stringify(l.fields), created_at: new Date(l.ts),
-      // The bundle that wrote the line: the logs API maps its stacks with that version's source map.
-      content_hash: runtime.contentHash,
-    }))).catch((err: unknown) => deps.logger.warn({ err, requestId }, 'guest log insert failed'));
+}
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Waits for `work` until `deadlineMs` at the latest (the work itself goes on). */
+async function notAfter(work: Promise<void>, deadlineMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadlineMs - Date.now())); })]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -38,24 +38,36 @@ export class RunnerClient {
     this.pool = new Pool(runnerUrl, { connections: 64, keepAliveTimeout: 30_000, ...(connect ? { connect } : {}) });
   }
 
-  async execute(token: string, body: ExecuteBody, timeoutMs: number, extraHeaders: Record<string, string>): Promise<RunnerAnswer> {
+  /** `body`: the execute body, or its JSON text as the proxy builds it once (`executeBodyJson`). */
+  async execute(token: string, body: ExecuteBody | string, timeoutMs: number, extraHeaders: Record<string, string>): Promise<RunnerAnswer> {
     let res;
+    const timedOut = (err: unknown) => err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || (err as Error | undefined)?.name === 'TimeoutError';
     try {
       // Exactly one attempt per token (the runner runs each once): no retry interceptor, and
       // undici neither pipelines a POST nor re-sends one already written when its socket fails.
       res = await this.pool.request({
         path: '/v1/execute', method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...extraHeaders },
-        body: JSON.stringify(body),
+        body: typeof body === 'string' ? body : JSON.stringify(body),
         headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+        // The two timeouts start once the request is written; this one also covers a connect
+        // that hangs (undici's own connect timeout is 10 s, longer than most deadlines).
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+      if (timedOut(err)) {
         return { ok: false, error: new AlgaError('E_DEADLINE', 'the runner did not answer before the request deadline') };
       }
       return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', 'the extension runner is unreachable; retry shortly') };
     }
-    const text = await res.body.text();
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      // The answer stopped coming after its headers.
+      if (timedOut(err)) return { ok: false, error: new AlgaError('E_DEADLINE', 'the runner did not finish its answer before the request deadline') };
+      return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', 'the connection to the extension runner was lost; retry shortly') };
+    }
     let parsed: unknown;
     try { parsed = JSON.parse(text); } catch { parsed = undefined; }
     if (res.statusCode === 200 && parsed && typeof parsed === 'object') return { ok: true, result: parsed as ExecuteSuccess };
@@ -69,6 +81,30 @@ export class RunnerClient {
     }
     if (isErrorCode(code)) return { ok: false, error: new AlgaError(code, typeof message === 'string' ? message : undefined) };
     return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', `the runner answered ${res.statusCode}`) };
+  }
+
+  /**
+   * `POST /v1/prepare`: have the runner compile a component and make instances ready. Best effort:
+   * a runner that is down or slow prepares on first need instead, so this answers what happened
+   * and never throws.
+   */
+  async prepare(token: string, contentHash: string, timeoutMs: number): Promise<{ ok: true; result: unknown } | { ok: false; reason: string }> {
+    try {
+      const res = await this.pool.request({
+        path: '/v1/prepare', method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ contentHash }),
+        headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      });
+      const text = await res.body.text();
+      let parsed: unknown;
+      try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+      if (res.statusCode === 200) return { ok: true, result: parsed };
+      const code = (parsed as { error?: { code?: unknown } } | undefined)?.error?.code;
+      return { ok: false, reason: `the runner answered ${res.statusCode}${typeof code === 'string' ? ` ${code}` : ''}` };
+    } catch (err) {
+      return { ok: false, reason: `the runner did not answer (${(err as Error).name})` };
+    }
   }
 
   close(): Promise<void> {

@@ -42,12 +42,19 @@ export class RegistryService {
   private readonly bundleStore: BundleStore;
   private readonly transpileCache: TranspileCache;
   private readonly limits: BundleLimits;
+  private readonly onPublished: ((contentHash: string) => Promise<void>) | undefined;
 
-  constructor(deps: { knex: Knex; bundleStore: BundleStore; transpileCache: TranspileCache; limits: BundleLimits }) {
+  /**
+   * `onPublished`: awaited after a version is stored, before publish answers: the gateway has the
+   * runners compile the component and make instances ready, so the first request after publish
+   * pays none of it. It must not throw (a runner that is down prepares on first need instead).
+   */
+  constructor(deps: { knex: Knex; bundleStore: BundleStore; transpileCache: TranspileCache; limits: BundleLimits; onPublished?: (contentHash: string) => Promise<void> }) {
     this.knex = deps.knex;
     this.bundleStore = deps.bundleStore;
     this.transpileCache = deps.transpileCache;
     this.limits = deps.limits;
+    this.onPublished = deps.onPublished;
   }
 
   async createPublisher(name: string): Promise<{ id: string; name: string }> {
@@ -148,7 +155,7 @@ export class RegistryService {
     checkComponentWorld(transpiled, effectiveCapabilities(manifest.capabilities, manifest.capabilities), 'E_UNDECLARED_IMPORT');
     await this.bundleStore.put(input.bytes);
 
-    return this.knex.transaction(async (trx) => {
+    const published = await this.knex.transaction(async (trx) => {
       let registryId = registry?.id as string | undefined;
       if (!registryId) {
         registryId = randomUUID();
@@ -167,6 +174,8 @@ export class RegistryService {
       }
       return { extensionId: registryId, name: manifest.name, versionId, version: manifest.version, contentHash, imports: transpiled.imports, capabilities: manifest.capabilities };
     });
+    await this.onPublished?.(contentHash);
+    return published;
   }
 
   async listExtensions(): Promise<ExtensionSummary[]> {

@@ -23,7 +23,7 @@ import { AlgaError } from '@alga-psa/extension-contracts';
 import type { GatewayConfig } from '../config.ts';
 import type { ExecutionKeys } from '../proxy/execution-keys.ts';
 import type { InstallConfigCache } from '../installs/install-config-cache.ts';
-import { callbackPrincipal, executionTokenAuth } from '../identity/execution-token-auth.ts';
+import { afterGrantCheck, callbackPrincipal, executionTokenAuth, grantCheck } from '../identity/execution-token-auth.ts';
 import { route } from '../http/errors.ts';
 import { StorageService, type StorageScope } from '@alga-psa/extension-host/storage/storage-service';
 
@@ -53,41 +53,50 @@ export function storageRoutes(deps: StorageRoutesDeps): Router {
   const jsonParser = express.json({ limit: Math.ceil(config.storageMaxValueBytes / 3) * 4 + 64 * 1024 });
   const parseBody: RequestHandler = (req, res, next) => {
     jsonParser(req, res, (err?: unknown) => {
-      if ((err as { type?: unknown })?.type === 'entity.too.large') {
-        next(new AlgaError('E_QUOTA_EXCEEDED', `storage quota exceeded: value size (at most ${config.storageMaxValueBytes} bytes per value)`));
-      } else next(err);
+      if (!err) return next();
+      const refused = (err as { type?: unknown })?.type === 'entity.too.large'
+        ? new AlgaError('E_QUOTA_EXCEEDED', `storage quota exceeded: value size (at most ${config.storageMaxValueBytes} bytes per value)`)
+        : err;
+      // The install check still comes first: a caller that lost the grant hears that, not about its body.
+      grantCheck(res).then(() => next(refused), next);
     });
   };
 
   const router = express.Router();
-  router.post('/api/internal/ext-storage/install/:installId', executionTokenAuth(deps, 'cap:storage.kv'), parseBody, route(async (req, res) => {
+  // Reads overlap the install check with their own statement (one round trip of latency instead
+  // of two); writes wait for it. Either way a refused check is what the caller gets.
+  router.post('/api/internal/ext-storage/install/:installId', executionTokenAuth(deps, 'cap:storage.kv', { deferGrantCheck: true }), parseBody, route(async (req, res) => {
     const principal = callbackPrincipal(res);
     const body = req.body as Record<string, unknown> | undefined;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new AlgaError('E_VALIDATION', 'body must be a JSON object');
+    const granted = () => grantCheck(res);
+    if (!body || typeof body !== 'object' || Array.isArray(body)) { await granted(); throw new AlgaError('E_VALIDATION', 'body must be a JSON object'); }
     const runtime = await deps.installConfigCache.get(principal.tenantId, principal.extensionId);
-    if (!runtime || runtime.installId !== principal.installId) throw new AlgaError('E_FORBIDDEN', 'the install is gone');
+    if (!runtime || runtime.installId !== principal.installId) { await granted(); throw new AlgaError('E_FORBIDDEN', 'the install is gone'); }
     const scope: StorageScope = { tenantId: principal.tenantId, installId: principal.installId, namespaces: runtime.storageNamespaces };
 
     switch (body.op) {
       case 'get': {
-        const entry = await storage.get(scope, body.namespace, body.key);
+        const entry = await afterGrantCheck(res, () => storage.get(scope, body.namespace, body.key));
         res.json({ entry: entry && { key: entry.key, valueB64: entry.value.toString('base64'), revision: entry.revision } });
         return;
       }
+      case 'list': {
+        res.json(await afterGrantCheck(res, () => storage.list(scope, body.namespace, { prefix: body.prefix as string | null | undefined, cursor: body.cursor as string | null | undefined, limit: body.limit as number | null | undefined })));
+        return;
+      }
       case 'put': {
+        await granted();
         const revision = await storage.put(scope, body.namespace, body.key, decodeValue(body.valueB64), body.expectedRevision);
         res.json({ revision });
         return;
       }
       case 'delete': {
+        await granted();
         res.json({ deleted: await storage.delete(scope, body.namespace, body.key, body.expectedRevision) });
         return;
       }
-      case 'list': {
-        res.json(await storage.list(scope, body.namespace, { prefix: body.prefix as string | null | undefined, cursor: body.cursor as string | null | undefined, limit: body.limit as number | null | undefined }));
-        return;
-      }
       default:
+        await granted();
         throw new AlgaError('E_VALIDATION', 'op must be one of get, put, delete, list');
     }
   }));

@@ -78,6 +78,10 @@ const records = 'ext_storage_records';
 const usage = 'ext_storage_usage';
 /** Bytewise key order on every engine and database collation. */
 const KEY_C = 'key collate "C"';
+/** Locales whose collation is bytewise (C, POSIX) or code point order (C.UTF-8, libc or builtin provider). */
+const BYTEWISE_LOCALES: ReadonlySet<string> = new Set(['C', 'POSIX', 'C.UTF-8', 'C.utf8']);
+/** Cases, accents, punctuation, digits, CJK, astral planes, prefixes: a collation that is not code point order disagrees on some. */
+const ORDER_PROBES = ['a', 'A', 'b', 'B', 'ab', 'aB', 'Ab', 'a b', 'a-b', 'a_b', 'a.b', '-', '_', '~', ' ', '0', '9', 'z', 'Z', 'é', 'e', 'f', 'ÿ', 'Ā', 'ß', 'ss', 'æ', '一', '～', '\u{1F600}', '\u{10FFFF}', '\uFFFD'];
 
 export function validateNamespace(namespace: unknown): string {
   if (typeof namespace !== 'string' || !NAMESPACE_PATTERN.test(namespace)) {
@@ -145,6 +149,8 @@ interface ExistingRow { revision: number; size: number; expired: boolean }
 export class StorageService {
   private readonly knex: Knex;
   readonly quotas: StorageQuotas;
+  /** `list`'s key expression (listKeyOrder). */
+  private keyOrder: Promise<string> | undefined;
 
   constructor(deps: { knex: Knex; quotas: StorageQuotas }) {
     this.knex = deps.knex;
@@ -261,13 +267,44 @@ export class StorageService {
     }
     const after = options.cursor === undefined || options.cursor === null ? undefined : decodeCursor(options.cursor);
 
+    const key = await this.listKeyOrder();
     const q = this.live(this.knex(records).where({ tenant_id: scope.tenantId, install_id: scope.installId, namespace: ns }), this.knex);
     // A range comparison, no LIKE: nothing in the prefix is a wildcard.
-    if (prefix !== undefined) q.whereRaw(`${KEY_C} >= ?`, [prefix]).whereRaw('starts_with(key, ?)', [prefix]);
-    if (after !== undefined) q.whereRaw(`${KEY_C} > ?`, [after]);
-    const rows = (await q.orderByRaw(KEY_C).limit(limit + 1).select('key')) as Array<{ key: string }>;
+    if (prefix !== undefined) q.whereRaw(`${key} >= ?`, [prefix]).whereRaw('starts_with(key, ?)', [prefix]);
+    if (after !== undefined) q.whereRaw(`${key} > ?`, [after]);
+    const rows = (await q.orderByRaw(key).limit(limit + 1).select('key')) as Array<{ key: string }>;
     const keys = rows.slice(0, limit).map((r) => r.key);
     return { keys, nextCursor: rows.length > limit ? encodeCursor(keys[keys.length - 1]) : null };
+  }
+
+  /**
+   * How `list` orders and compares keys. `key COLLATE "C"` is bytewise on any database, but no
+   * index has that collation: PostgreSQL sorted every key of the namespace for each page
+   * (measured on 10 000 keys: a seq scan + top-N sort, 4–10 ms a page, against 0.2–0.6 ms
+   * on the primary key). Where the column's own collation already sorts bytewise (a "C" or
+   * "POSIX" locale, or libc/builtin "C.UTF-8": code point order, which is UTF-8 byte order), the
+   * plain column is used and the primary key (install_id, namespace, key) serves the page. The
+   * database is asked once, and must also order a set of probe strings identically both ways;
+   * anything else keeps the COLLATE "C" form.
+   */
+  private listKeyOrder(): Promise<string> {
+    this.keyOrder ??= (async () => {
+      const found = await this.knex.raw(
+        `select coalesce(c.collcollate, d.datcollate) as locale,
+                case when a.attcollation = 100 then coalesce(to_jsonb(d) ->> 'datlocprovider', 'c') else c.collprovider::text end as provider,
+                (select array_agg(p order by p) = array_agg(p order by p collate "C") from unnest(?::text[]) p) as probe_agrees
+           from pg_attribute a join pg_collation c on c.oid = a.attcollation, pg_database d
+          where a.attrelid = to_regclass(?) and a.attname = 'key' and d.datname = current_database()`,
+        [ORDER_PROBES, records],
+      );
+      const row = (found.rows as Array<{ locale: string | null; provider: string; probe_agrees: boolean }>)[0];
+      const bytewise = row !== undefined && row.probe_agrees === true && ['c', 'b'].includes(row.provider) && BYTEWISE_LOCALES.has(row.locale ?? '');
+      return bytewise ? 'key' : KEY_C;
+    })().catch((err: unknown) => {
+      this.keyOrder = undefined; // asked again next time
+      throw err;
+    });
+    return this.keyOrder;
   }
 
   private async existing(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string, k: string): Promise<ExistingRow | undefined> {
