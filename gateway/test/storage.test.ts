@@ -367,6 +367,26 @@ describe('storage API (default quotas)', () => {
     expect({ value: Buffer.from(row.value).toString('utf8'), revision: row.revision }).toEqual({ value: 'before revocation', revision: 1 });
   });
 
+  it('once the grant is revoked, 403 E_FORBIDDEN comes first: before a read\'s result, a bad op, a malformed or an oversized body', async () => {
+    const i = await install(await h.tenant(), STORE);
+    const s = await client(h, i);
+    expect((await s.put('state', 'k', 'secret-looking value')).status).toBe(200);
+    await h.db.knex('tenant_extension_install').where({ id: i.id }).update({ granted_capabilities: JSON.stringify(['cap:context.read', 'cap:log.emit']) });
+    const raw = async (body: string) => {
+      const res = await fetch(`${h.url}/api/internal/ext-storage/install/${i.id}`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body });
+      return { status: res.status, text: await res.text() };
+    };
+    for (const res of [
+      await s.get('state', 'k'), await s.get('undeclared-ns', 'k'), await s.send({ op: 'nope' }), await s.list('state', { limit: 0 }),
+      await raw('{not json'), await raw(JSON.stringify({ op: 'put', namespace: 'state', key: 'k', valueB64: 'A'.repeat(2_000_000) })),
+    ]) {
+      expect(res.status).toBe(403);
+      const body = 'text' in res ? JSON.parse(res.text as string) : res.body;
+      expect(body.error.code).toBe('E_FORBIDDEN');
+      expect(JSON.stringify(body)).not.toContain(Buffer.from('secret-looking value').toString('base64'));
+    }
+  });
+
   it('installs never see each other: same extension in two tenants, two extensions in one tenant', async () => {
     const sa = await client(h, a);
     const sb = await client(h, b);
