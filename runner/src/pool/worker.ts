@@ -79,30 +79,27 @@ function keyOf(installId: string, contentHash: string): string {
   return `${installId}|${contentHash}`;
 }
 
-function takeIdle(key: string): ComponentInstance | undefined {
-  const list = idle.get(key);
+type InstanceLists = Map<string, ComponentInstance[]>;
+
+/** Pops an instance from `lists[key]`, touching the key (insertion order = LRU). */
+function take(lists: InstanceLists, key: string): ComponentInstance | undefined {
+  const list = lists.get(key);
   const instance = list?.pop();
-  if (list) { idle.delete(key); idle.set(key, list); } // touch for LRU
+  if (list) { lists.delete(key); lists.set(key, list); }
   return instance;
 }
 
-function putIdle(key: string, instance: ComponentInstance): void {
-  const list = idle.get(key) ?? [];
+/** Pushes onto `lists[key]` and touches it; past `maxKeysPerWorker` keys, the oldest key's instances are discarded. */
+function put(lists: InstanceLists, key: string, instance: ComponentInstance): void {
+  const list = lists.get(key) ?? [];
   list.push(instance);
-  idle.delete(key);
-  idle.set(key, list);
-  while (idle.size > settings.maxKeysPerWorker) {
-    const [oldest, instances] = idle.entries().next().value!;
-    idle.delete(oldest);
+  lists.delete(key);
+  lists.set(key, list);
+  while (lists.size > settings.maxKeysPerWorker) {
+    const [oldest, instances] = lists.entries().next().value!;
+    lists.delete(oldest);
     instances.forEach(discard);
   }
-}
-
-function takeUnused(contentHash: string): ComponentInstance | undefined {
-  const list = unused.get(contentHash);
-  const instance = list?.pop();
-  if (list) { unused.delete(contentHash); unused.set(contentHash, list); } // touch for LRU
-  return instance;
 }
 
 /**
@@ -115,16 +112,7 @@ async function reserve(contentHash: string): Promise<void> {
   try {
     while ((unused.get(contentHash)?.length ?? 0) < settings.prewarmPerKey) {
       board.setInstantiating(true);
-      const instance = await newInstance(contentHash).finally(() => board.setInstantiating(false));
-      const list = unused.get(contentHash) ?? [];
-      list.push(instance);
-      unused.delete(contentHash);
-      unused.set(contentHash, list);
-      while (unused.size > settings.maxKeysPerWorker) {
-        const [oldest, instances] = unused.entries().next().value!;
-        unused.delete(oldest);
-        instances.forEach(discard);
-      }
+      put(unused, contentHash, await newInstance(contentHash).finally(() => board.setInstantiating(false)));
     }
   } catch {
     // A component that cannot instantiate fails the next request with a clear error instead.
@@ -156,7 +144,7 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
   };
   try {
     // The install's own idle instance (pooled), else a never-used one; a warm-up takes neither.
-    instance = job.warmUp ? undefined : (settings.isolation === 'pooled' ? takeIdle(key) : undefined) ?? takeUnused(job.contentHash);
+    instance = job.warmUp ? undefined : (settings.isolation === 'pooled' ? take(idle, key) : undefined) ?? take(unused, job.contentHash);
     if (!instance) { instance = await newInstance(job.contentHash); coldInstance = true; }
   } catch (err) {
     return finish({ ok: false, code: 'E_BUNDLE_INVALID', message: `component failed to instantiate: ${errorText(err)}`, logs: logs.lines, hostCalls: 0, durationMs: performance.now() - started, cpuMs: 0 });
@@ -196,7 +184,7 @@ async function execute(id: number, job: WorkerJob, reportStart: boolean): Promis
   const memoryBytes = instance.memoryBytes();
   const overLimit = memoryBytes > job.memoryLimitBytes;
   if (settings.isolation === 'fresh' || job.warmUp || overLimit || instance.uses >= settings.maxUsesPerInstance) discard(instance);
-  else putIdle(key, instance);
+  else put(idle, key, instance);
   if (overLimit) {
     // The install's limit can sit below the process-wide ceiling: a call that ends above it fails too.
     return finish({ ok: false, code: 'E_MEMORY_LIMIT', message: `the extension grew to ${Math.round(memoryBytes / 1048576)} MiB, past its limit of ${Math.round(job.memoryLimitBytes / 1048576)} MiB`, logs: logs.lines, hostCalls, durationMs: performance.now() - started, cpuMs });
