@@ -34,9 +34,10 @@ if (spec.database === 'postgres') {
 }
 
 const h = await startGatewayHarness({
-  gateway: { rateLimitPerMinute: 1_000_000 },
+  // info on both sides, as an operator runs it (the harness's gateway default is debug, for the tests).
+  gateway: { rateLimitPerMinute: 1_000_000, logLevel: 'info' },
   adminWeb: false,
-  // info, as an operator runs it: guest log lines are part of the cost, debug chatter is not.
+  // Guest log lines are part of the cost, debug chatter is not.
   externalRunner: spec.runner === 'external' ? externalRunnerProcess({ env: { LOG_LEVEL: 'info' } }) : undefined,
 });
 // The harness keeps every log line for the tests' leak checks; a bench would grow it by the million.
