@@ -193,11 +193,9 @@ export class StorageService {
     const ids = { tenant_id: scope.tenantId, install_id: scope.installId };
 
     return this.knex.transaction(async (trx) => {
-      // The usage row is the install's write lock: created on first put, then locked FOR UPDATE.
-      await trx(usage).insert({ ...ids, key_count: 0, total_bytes: 0 }).onConflict('install_id').ignore();
       let purged = false;
       for (;;) {
-        const u = (await trx(usage).where(ids).forUpdate().first('key_count', 'total_bytes')) as UsageRow | undefined;
+        const u = await this.lockUsage(trx, ids);
         if (!u) throw new AlgaError('E_FORBIDDEN', 'the install is gone');
         const existing = await this.existing(trx, ids, ns, k);
         const current = existing && !existing.expired ? existing.revision : 0;
@@ -312,6 +310,21 @@ export class StorageService {
       .first('revision', trx.raw(`${RECORD_SIZE_SQL}::int as size`), trx.raw('(expires_at is not null and expires_at <= now()) as expired'));
     if (!row) return undefined;
     return { revision: row.revision as number, size: row.size as number, expired: row.expired === true };
+  }
+
+  /**
+   * The usage row is the install's write lock: created on first put, locked by the same
+   * statement (an upsert's DO UPDATE takes the row lock, as FOR UPDATE would), one round trip
+   * instead of two. A row of another tenant under this install id is not returned.
+   */
+  private async lockUsage(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }): Promise<UsageRow | undefined> {
+    const result = await trx.raw(
+      `insert into ${usage} (tenant_id, install_id, key_count, total_bytes) values (?, ?, 0, 0)
+       on conflict (install_id) do update set key_count = ${usage}.key_count where ${usage}.tenant_id = excluded.tenant_id
+       returning key_count, total_bytes`,
+      [ids.tenant_id, ids.install_id],
+    );
+    return (result.rows as UsageRow[])[0];
   }
 
   private async namespaceInUse(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string): Promise<boolean> {
