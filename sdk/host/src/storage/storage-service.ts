@@ -197,7 +197,7 @@ export class StorageService {
       for (;;) {
         const u = await this.lockUsage(trx, ids);
         if (!u) throw new AlgaError('E_FORBIDDEN', 'the install is gone');
-        const existing = await this.existing(trx, ids, ns, k);
+        const { existing, namespaceInUse } = await this.lookUp(trx, ids, ns, k);
         const current = existing && !existing.expired ? existing.revision : 0;
         if (expected !== undefined && expected !== current) {
           throw new AlgaError('E_CONFLICT', `revision mismatch: expected ${expected}, current ${current}`);
@@ -207,7 +207,7 @@ export class StorageService {
         let refused: AlgaError | undefined;
         if (keyCount > this.quotas.maxKeys) refused = quotaError(`keys (at most ${this.quotas.maxKeys} per install)`);
         else if (totalBytes > this.quotas.maxTotalBytes) refused = quotaError(`total bytes (at most ${this.quotas.maxTotalBytes} bytes per install)`);
-        else if (!existing && !(await this.namespaceInUse(trx, ids, ns))) {
+        else if (!namespaceInUse) {
           const [{ n }] = await trx(records).where(ids).countDistinct({ n: 'namespace' });
           if (Number(n) + 1 > this.quotas.maxNamespaces) refused = quotaError(`namespaces (at most ${this.quotas.maxNamespaces} per install)`);
         }
@@ -243,7 +243,7 @@ export class StorageService {
     return this.knex.transaction(async (trx) => {
       const u = (await trx(usage).where(ids).forUpdate().first('key_count', 'total_bytes')) as UsageRow | undefined;
       // No usage row: nothing was ever stored for this install.
-      const existing = u ? await this.existing(trx, ids, ns, k) : undefined;
+      const existing = u ? (await this.lookUp(trx, ids, ns, k)).existing : undefined;
       const current = existing && !existing.expired ? existing.revision : 0;
       if (expected !== undefined && expected !== current) {
         throw new AlgaError('E_CONFLICT', `revision mismatch: expected ${expected}, current ${current}`);
@@ -305,11 +305,24 @@ export class StorageService {
     return this.keyOrder;
   }
 
-  private async existing(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string, k: string): Promise<ExistingRow | undefined> {
-    const row = await trx(records).where({ ...ids, namespace: ns, key: k }).forUpdate()
-      .first('revision', trx.raw(`${RECORD_SIZE_SQL}::int as size`), trx.raw('(expires_at is not null and expires_at <= now()) as expired'));
-    if (!row) return undefined;
-    return { revision: row.revision as number, size: row.size as number, expired: row.expired === true };
+  /**
+   * The key's row, locked, and whether its namespace holds any row yet (the namespace quota
+   * counts only when a put opens a new one): one statement, one round trip.
+   */
+  private async lookUp(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string, k: string): Promise<{ existing?: ExistingRow; namespaceInUse: boolean }> {
+    const result = await trx.raw(
+      `select e.revision, e.size, e.expired,
+              exists(select 1 from ${records} where tenant_id = ? and install_id = ? and namespace = ?) as namespace_in_use
+       from (select 1) as one
+       left join lateral (
+         select revision, ${RECORD_SIZE_SQL}::int as size, (expires_at is not null and expires_at <= now()) as expired
+         from ${records} where tenant_id = ? and install_id = ? and namespace = ? and key = ? for update
+       ) as e on true`,
+      [ids.tenant_id, ids.install_id, ns, ids.tenant_id, ids.install_id, ns, k],
+    );
+    const row = (result.rows as Array<{ revision: number | null; size: number | null; expired: boolean | null; namespace_in_use: boolean }>)[0];
+    const existing = row.revision === null ? undefined : { revision: Number(row.revision), size: Number(row.size), expired: row.expired === true };
+    return { existing, namespaceInUse: row.namespace_in_use === true };
   }
 
   /**
@@ -325,10 +338,6 @@ export class StorageService {
       [ids.tenant_id, ids.install_id],
     );
     return (result.rows as UsageRow[])[0];
-  }
-
-  private async namespaceInUse(trx: Knex.Transaction, ids: { tenant_id: string; install_id: string }, ns: string): Promise<boolean> {
-    return (await trx(records).where({ ...ids, namespace: ns }).first(trx.raw('1 as one'))) !== undefined;
   }
 
   /** Removes the install's expired rows and corrects its usage; true if any were removed. Caller holds the usage lock. */
