@@ -367,7 +367,28 @@ describe('storage API (default quotas)', () => {
     expect({ value: Buffer.from(row.value).toString('utf8'), revision: row.revision }).toEqual({ value: 'before revocation', revision: 1 });
   });
 
-  it('once the grant is revoked, 403 E_FORBIDDEN comes first: before a read\'s result, a bad op, a malformed or an oversized body', async () => {
+  it('a token minted before the install moved to another version is refused with 403 E_FORBIDDEN, and its write is not applied', async () => {
+    const name = 'com.acme.store-upgraded';
+    await publish(h, name, { namespaces: ['state'] });
+    const i = await install(await h.tenant(), name);
+    const old = await client(h, i);
+    expect((await old.put('state', 'k', 'v1')).status).toBe(200);
+    const next = await h.publish(await helloVariant({ name, version: '1.1.0', capabilities: ['cap:storage.kv'], storage: { namespaces: ['state'] } }));
+    expect(next.status, await next.clone().text()).toBe(201);
+    const upgraded = await i.call('POST', `/api/v1/installs/${i.id}/upgrade`, { version: '1.1.0' });
+    expect(upgraded.status, upgraded.text).toBe(200);
+    for (const res of [await old.put('state', 'k', 'from the old version'), await old.get('state', 'k'), await old.del('state', 'k')]) {
+      expect(res.status).toBe(403);
+      expect(res.body.error).toEqual({ code: 'E_FORBIDDEN', message: 'the install has moved to another version since this request began' });
+    }
+    // A token for the version it is on now works, and sees the value the old token could not replace.
+    const current = await client(h, { ...i, versionId: upgraded.body.versionId, contentHash: upgraded.body.contentHash });
+    const now = await current.get('state', 'k');
+    expect(now.status).toBe(200);
+    expect(text(now)).toBe('v1');
+  });
+
+  it('once the grant is revoked, 403 E_FORBIDDEN comes first: before a read\'s result, a write\'s conflict, a bad op, a malformed or an oversized body', async () => {
     const i = await install(await h.tenant(), STORE);
     const s = await client(h, i);
     expect((await s.put('state', 'k', 'secret-looking value')).status).toBe(200);
@@ -378,6 +399,7 @@ describe('storage API (default quotas)', () => {
     };
     for (const res of [
       await s.get('state', 'k'), await s.get('undeclared-ns', 'k'), await s.send({ op: 'nope' }), await s.list('state', { limit: 0 }),
+      await s.put('state', 'k', 'stale', 7), await s.del('state', 'k', 7), await s.send({ op: 'put', namespace: 'state', key: 'k', valueB64: 'not base64!' }),
       await raw('{not json'), await raw(JSON.stringify({ op: 'put', namespace: 'state', key: 'k', valueB64: 'A'.repeat(2_000_000) })),
     ]) {
       expect(res.status).toBe(403);
@@ -644,6 +666,28 @@ describe('StorageService', () => {
     expect(await code(service.put(scope, 'svc', 'k', Buffer.from('x'), 1))).toBe('E_CONFLICT');
     expect(await service.delete(scope, 'svc', 'k', 2)).toBe(true);
     expect(await service.get(scope, 'svc', 'k')).toBeNull();
+  });
+
+  it('a write whose beforeCommit rejects is rolled back: the record and the usage stay as they were, and the rejection is what the caller gets', async () => {
+    const ns = 'commit-hook';
+    expect(await service.put(scope, ns, 'kept', Buffer.from('v1'))).toBe(1);
+    const usageBefore = await h.db.knex('ext_storage_usage').where({ install_id: scope.installId }).first('key_count', 'total_bytes');
+    const refusal = new AlgaError('E_FORBIDDEN', 'the install is no longer granted cap:storage.kv');
+    let calls = 0;
+    const refuse = async () => { calls += 1; throw refusal; };
+    await expect(service.put(scope, ns, 'kept', Buffer.from('v2'), undefined, { beforeCommit: refuse })).rejects.toBe(refusal);
+    await expect(service.put(scope, ns, 'new', Buffer.from('n'), undefined, { beforeCommit: refuse })).rejects.toBe(refusal);
+    await expect(service.delete(scope, ns, 'kept', undefined, { beforeCommit: refuse })).rejects.toBe(refusal);
+    expect(calls).toBe(3);
+    expect(await service.get(scope, ns, 'kept')).toEqual({ key: 'kept', value: Buffer.from('v1'), revision: 1 });
+    expect(await service.get(scope, ns, 'new')).toBeNull();
+    expect(await h.db.knex('ext_storage_usage').where({ install_id: scope.installId }).first('key_count', 'total_bytes')).toEqual(usageBefore);
+    // A hook that passes lets the write commit. (No read from inside the hook: PGlite has one connection.)
+    let passed = 0;
+    expect(await service.put(scope, ns, 'kept', Buffer.from('v3'), 1, { beforeCommit: async () => { passed += 1; } })).toBe(2);
+    expect(passed).toBe(1);
+    expect(await service.get(scope, ns, 'kept')).toEqual({ key: 'kept', value: Buffer.from('v3'), revision: 2 });
+    expect(await service.delete(scope, ns, 'kept', 2)).toBe(true);
   });
 
   it('checks the manifest namespace list it is given', async () => {

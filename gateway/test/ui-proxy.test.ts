@@ -20,21 +20,22 @@ let h: GatewayHarness;
 let t: { tenantId: string; adminKey: string; call: Caller };
 let other: { tenantId: string; adminKey: string; call: Caller };
 /** The hello variant (declares GET tickets and GET admin users). */
-let helloInstall: { id: string; extensionId: string };
+type Installed = { id: string; extensionId: string; versionId: string };
+let helloInstall: Installed;
 /** The real ui-proxy guest (declares GET tickets, GET admin users, POST notes). */
-let guestInstall: { id: string; extensionId: string };
-let otherInstall: { id: string; extensionId: string };
+let guestInstall: Installed;
+let otherInstall: Installed;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 /** Token claims the internal APIs do not check (the runner does): a callback has no execute body of its own. */
-const unbound = { versionId: 'v1', contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}) };
+const unbound = { contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}) };
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
-async function mint(install: { id: string; extensionId: string }, opts: { tenantId?: string; capabilities?: string[]; deadlineMs?: number; requestId?: string } = {}) {
+async function mint(install: Installed, opts: { tenantId?: string; capabilities?: string[]; deadlineMs?: number; requestId?: string } = {}) {
   const requestId = opts.requestId ?? randomUUID();
   const token = await h.gateway.executionKeys.mint(
     // Callbacks check the install and capabilities; the component and body binding is the runner's check.
-    { requestId, tenantId: opts.tenantId ?? t.tenantId, installId: install.id, extensionId: install.extensionId, ...unbound, capabilities: opts.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
+    { requestId, tenantId: opts.tenantId ?? t.tenantId, installId: install.id, extensionId: install.extensionId, versionId: install.versionId, ...unbound, capabilities: opts.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
     opts.deadlineMs ?? Date.now() + 5000,
   );
   return { token, requestId };
@@ -55,7 +56,7 @@ async function proxy(installId: string, token: string | undefined, body: unknown
 async function installOf(caller: Caller, extension: string, grants?: string[]) {
   const res = await caller('POST', '/api/v1/extensions/install', { extension, ...(grants ? { grants } : {}) });
   if (res.status !== 201) throw new Error(`install ${extension}: ${res.status} ${res.text}`);
-  return { id: res.body.id as string, extensionId: res.body.extensionId as string };
+  return { id: res.body.id as string, extensionId: res.body.extensionId as string, versionId: res.body.versionId as string };
 }
 
 const guestManifest = {
@@ -315,7 +316,7 @@ describe('host API not configured or down', () => {
       await h2.publish(await helloVariant({ name: 'com.acme.uiproxy-hello', version: '1.0.0', capabilities: ['cap:ui.proxy'], uiProxy: { routes: ['GET /host/tickets/:id'] } }));
       const t2 = await h2.tenant();
       const inst = await installOf(t2.call, 'com.acme.uiproxy-hello');
-      const token = await h2.gateway.executionKeys.mint({ requestId: randomUUID(), tenantId: t2.tenantId, installId: inst.id, extensionId: inst.extensionId, ...unbound, capabilities: ['cap:ui.proxy'] }, Date.now() + 5000);
+      const token = await h2.gateway.executionKeys.mint({ requestId: randomUUID(), tenantId: t2.tenantId, installId: inst.id, extensionId: inst.extensionId, versionId: inst.versionId, ...unbound, capabilities: ['cap:ui.proxy'] }, Date.now() + 5000);
       const res = await fetch(`${h2.url}/api/internal/ext-ui-proxy/install/${inst.id}`, {
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', route: '/host/tickets/1' }),
       });

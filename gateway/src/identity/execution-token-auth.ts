@@ -2,8 +2,9 @@
  * Auth for the runner's callbacks (storage, ui-proxy): the execution token minted for the
  * request, verified with the gateway's own public keys. The token must name the install in
  * the URL and carry the capability of the API, and the install must still exist, be enabled
- * for the token's tenant and still hold the capability: declared by the manifest of the version
- * it is on and granted (`effectiveCapabilities`, the rule the token's `caps` were minted by).
+ * for the token's tenant, still be on the token's version and still hold the capability: declared
+ * by that version's manifest and granted (`effectiveCapabilities`, the rule the token's `caps`
+ * were minted by).
  * A token lives until its deadline, so its `caps` alone would outlive a revocation. Every
  * callback route shares this one check; it reads the install row on each call rather than a
  * cache, so a revocation made through any replica holds from the next callback on.
@@ -17,10 +18,11 @@
  * §8), so that part can never be stale, and the per-call read is a primary-key lookup of the
  * install row instead of a join that unpacked the manifest's jsonb on every callback.
  *
- * `executionTokenAuth(deps, cap)` checks all of it before the route runs. A route whose work is
- * a read may overlap the install read with its own (`{ deferGrantCheck: true }`): it must then
- * settle `grantCheck(res)` before answering, and its refusal wins over the read's outcome
- * (`afterGrantCheck`), so nothing is answered for an install that lost the grant.
+ * `executionTokenAuth(deps, cap)` checks all of it before the route runs. A route may overlap
+ * the install read with its own work (`{ deferGrantCheck: true }`): it must then settle
+ * `grantCheck(res)` before answering (a write: before it commits), and its refusal wins over
+ * the work's outcome (`afterGrantCheck`), so nothing is answered, and nothing written, for an
+ * install that lost the grant.
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
@@ -53,7 +55,9 @@ export function grantCheck(res: Response): Promise<void> {
  * install lost the grant.
  */
 export async function afterGrantCheck<T>(res: Response, work: () => Promise<T>): Promise<T> {
-  const [check, result] = await Promise.allSettled([grantCheck(res), work()]);
+  // `work` is called inside a promise, so an error it throws synchronously (a body it cannot
+  // decode) also waits for the check.
+  const [check, result] = await Promise.allSettled([grantCheck(res), Promise.resolve().then(work)]);
   if (check.status === 'rejected') throw check.reason;
   if (result.status === 'rejected') throw result.reason;
   return result.value;
@@ -87,12 +91,24 @@ export function executionTokenAuth(deps: { knex: Knex; executionKeys: ExecutionK
   });
 }
 
+/**
+ * Both of the check's reads start at once, when the middleware runs: a write route awaits the
+ * check inside its transaction, and on PGlite (one connection) a read the check issued only after
+ * the transaction had taken the connection would wait for it for ever. The declared list read is
+ * that of the token's version, so nothing depends on the install row's answer: an install that
+ * has moved to another version since the token was minted is refused (the request is running
+ * code the install no longer has, and must not write to its data).
+ */
 async function checkInstall(knex: Knex, declared: (versionId: string) => Promise<string[]>, claims: ExecutionClaims, capability: CapabilityId): Promise<void> {
-  const install = (await knex('tenant_extension_install')
-    .where({ id: claims.installId, tenant_id: claims.tenantId })
-    .first('status', 'granted_capabilities', 'version_id')) as { status: string; granted_capabilities: unknown; version_id: string } | undefined;
+  const [install, declaredByVersion] = await Promise.all([
+    knex('tenant_extension_install')
+      .where({ id: claims.installId, tenant_id: claims.tenantId })
+      .first('status', 'granted_capabilities', 'version_id') as Promise<{ status: string; granted_capabilities: unknown; version_id: string } | undefined>,
+    declared(claims.versionId),
+  ]);
   if (!install || install.status !== 'enabled') throw new AlgaError('E_FORBIDDEN', 'the install is gone or disabled');
-  if (!effectiveCapabilities(await declared(install.version_id), stringList(install.granted_capabilities)).has(capability)) {
+  if (install.version_id !== claims.versionId) throw new AlgaError('E_FORBIDDEN', 'the install has moved to another version since this request began');
+  if (!effectiveCapabilities(declaredByVersion, stringList(install.granted_capabilities)).has(capability)) {
     throw new AlgaError('E_FORBIDDEN', `the install is no longer granted ${capability}`);
   }
 }

@@ -63,8 +63,9 @@ export function storageRoutes(deps: StorageRoutesDeps): Router {
   };
 
   const router = express.Router();
-  // Reads overlap the install check with their own statement (one round trip of latency instead
-  // of two); writes wait for it. Either way a refused check is what the caller gets.
+  // Every op overlaps the install check with its own statements (one round trip of latency
+  // instead of two): reads answer only once it has passed, writes commit only once it has.
+  // Either way a refused check is what the caller gets.
   router.post('/api/internal/ext-storage/install/:installId', executionTokenAuth(deps, 'cap:storage.kv', { deferGrantCheck: true }), parseBody, route(async (req, res) => {
     const principal = callbackPrincipal(res);
     const body = req.body as Record<string, unknown> | undefined;
@@ -84,15 +85,15 @@ export function storageRoutes(deps: StorageRoutesDeps): Router {
         res.json(await afterGrantCheck(res, () => storage.list(scope, body.namespace, { prefix: body.prefix as string | null | undefined, cursor: body.cursor as string | null | undefined, limit: body.limit as number | null | undefined })));
         return;
       }
+      // Writes run the install check inside their transaction, before COMMIT (see WriteOptions):
+      // a refused check rolls the write back, and wins over any other outcome.
       case 'put': {
-        await granted();
-        const revision = await storage.put(scope, body.namespace, body.key, decodeValue(body.valueB64), body.expectedRevision);
+        const revision = await afterGrantCheck(res, () => storage.put(scope, body.namespace, body.key, decodeValue(body.valueB64), body.expectedRevision, { beforeCommit: granted }));
         res.json({ revision });
         return;
       }
       case 'delete': {
-        await granted();
-        res.json({ deleted: await storage.delete(scope, body.namespace, body.key, body.expectedRevision) });
+        res.json({ deleted: await afterGrantCheck(res, () => storage.delete(scope, body.namespace, body.key, body.expectedRevision, { beforeCommit: granted })) });
         return;
       }
       default:

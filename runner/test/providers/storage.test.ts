@@ -17,7 +17,7 @@ import { startGatewayHarness, type GatewayHarness } from '../../../test-setup/ga
 import { helloVariant } from '../../../test-setup/bundles.ts';
 
 let h: GatewayHarness;
-let install: { id: string; extensionId: string; tenantId: string };
+let install: { id: string; extensionId: string; tenantId: string; versionId: string };
 const MAX_VALUE = 256;
 
 beforeAll(async () => {
@@ -26,7 +26,7 @@ beforeAll(async () => {
   expect(res.status, await res.clone().text()).toBe(201);
   const t = await h.tenant();
   const body = (await t.call('POST', '/api/v1/extensions/install', { extension: 'com.acme.runner-store' })).body;
-  install = { id: body.id, extensionId: body.extensionId, tenantId: t.tenantId };
+  install = { id: body.id, extensionId: body.extensionId, tenantId: t.tenantId, versionId: body.versionId };
 });
 afterAll(async () => {
   await closeGatewayCallbackPools();
@@ -38,15 +38,15 @@ interface ScopeOptions { gatewayUrl?: string | undefined; deadlineMs?: number; c
 async function bound(o: ScopeOptions = {}): Promise<HostFunctions> {
   const deadlineMs = o.deadlineMs ?? Date.now() + 10_000;
   const token = await h.gateway.executionKeys.mint(
-    { requestId: randomUUID(), tenantId: install.tenantId, installId: install.id, extensionId: install.extensionId, versionId: 'v1', contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}), capabilities: o.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:storage.kv'] },
+    { requestId: randomUUID(), tenantId: install.tenantId, installId: install.id, extensionId: install.extensionId, versionId: install.versionId, contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}), capabilities: o.capabilities ?? ['cap:context.read', 'cap:log.emit', 'cap:storage.kv'] },
     o.tokenDeadlineMs ?? Date.now() + 10_000,
   );
   const spec: InstallSpec = {
     config: {}, configVersion: 1, grantedCapabilities: ['cap:storage.kv'], httpAllowedHosts: [], storageNamespaces: ['cache', 'state'], uiProxyRoutes: [],
-    tenantId: install.tenantId, extensionId: install.extensionId, installId: install.id, versionId: 'v1', contentHash: 'a'.repeat(64),
+    tenantId: install.tenantId, extensionId: install.extensionId, installId: install.id, versionId: install.versionId, contentHash: 'a'.repeat(64),
   };
   const scope: RequestScope = {
-    requestId: randomUUID(), tenantId: install.tenantId, extensionId: install.extensionId, installId: install.id, versionId: 'v1',
+    requestId: randomUUID(), tenantId: install.tenantId, extensionId: install.extensionId, installId: install.id, versionId: install.versionId,
     deadlineMs, install: spec, executionToken: token, prepared: undefined,
     operator: { httpAllowedPrivateCidrs: [], httpMaxResponseBytes: 1024 * 1024, httpMaxRedirects: 5, gatewayUrl: 'gatewayUrl' in o ? o.gatewayUrl : h.url },
     log: () => {}, markSensitive: () => {},

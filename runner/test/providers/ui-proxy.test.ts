@@ -20,7 +20,7 @@ const HOST_TOKEN = 'host-secret-token';
 let host: HostApi;
 let h: GatewayHarness;
 let tenantId: string;
-let install: { id: string; extensionId: string };
+let install: { id: string; extensionId: string; versionId: string };
 
 beforeAll(async () => {
   host = await startHostApi();
@@ -36,7 +36,7 @@ beforeAll(async () => {
   const t = await h.tenant();
   tenantId = t.tenantId;
   const inst = await t.call('POST', '/api/v1/extensions/install', { extension: 'com.acme.uiproxy-provider' });
-  install = { id: inst.body.id, extensionId: inst.body.extensionId };
+  install = { id: inst.body.id, extensionId: inst.body.extensionId, versionId: inst.body.versionId };
 });
 afterAll(async () => {
   await h?.close();
@@ -55,17 +55,17 @@ async function bound(o: ScopeOptions = {}) {
   const deadlineMs = o.deadlineMs ?? Date.now() + 5000;
   const requestId = randomUUID();
   const token = o.token ?? await h.gateway.executionKeys.mint(
-    { requestId, tenantId, installId: install.id, extensionId: install.extensionId, versionId: 'v1', contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}), capabilities: ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
+    { requestId, tenantId, installId: install.id, extensionId: install.extensionId, versionId: install.versionId, contentHash: 'a'.repeat(64), bodyDigest: executeBodyDigest({}), capabilities: ['cap:context.read', 'cap:log.emit', 'cap:ui.proxy'] },
     // A deadline already past still gets a token that verifies (the provider must refuse first).
     Math.max(deadlineMs, Date.now() + 1000),
   );
   const spec: InstallSpec = {
     config: {}, configVersion: 1, grantedCapabilities: ['cap:ui.proxy'], httpAllowedHosts: [], storageNamespaces: null,
     uiProxyRoutes: ['GET /host/tickets/:id', 'GET /host/admin/users', 'POST /host/tickets/:id/notes'],
-    tenantId, extensionId: install.extensionId, installId: o.installId ?? install.id, versionId: 'v1', contentHash: 'a'.repeat(64),
+    tenantId, extensionId: install.extensionId, installId: o.installId ?? install.id, versionId: install.versionId, contentHash: 'a'.repeat(64),
   };
   const scope: RequestScope = {
-    requestId, tenantId, extensionId: install.extensionId, installId: o.installId ?? install.id, versionId: 'v1', deadlineMs, install: spec,
+    requestId, tenantId, extensionId: install.extensionId, installId: o.installId ?? install.id, versionId: install.versionId, deadlineMs, install: spec,
     executionToken: token, prepared: undefined,
     operator: { httpAllowedPrivateCidrs: [], httpMaxResponseBytes: 1024 * 1024, httpMaxRedirects: 5, gatewayUrl: o.gatewayUrl === null ? undefined : (o.gatewayUrl ?? h.url) },
     log: () => {}, markSensitive: () => {},

@@ -143,6 +143,17 @@ const quotaError = (what: string) => new AlgaError('E_QUOTA_EXCEEDED', `storage 
 const recordSize = (key: string, valueBytes: number): number => Buffer.byteLength(key, 'utf8') + valueBytes;
 const RECORD_SIZE_SQL = '(octet_length(key) + octet_length(value))';
 
+/** Options of a write (put, delete). */
+export interface WriteOptions {
+  /**
+   * Awaited inside the write's transaction, after the write and before COMMIT; a rejection rolls
+   * the write back and is what the caller gets. The gateway runs its install grant check here,
+   * overlapped with the write's own statements, so a write never commits for an install that
+   * has lost the grant, and the check costs no round trip of its own.
+   */
+  beforeCommit?: () => Promise<void>;
+}
+
 interface UsageRow { key_count: number; total_bytes: number }
 interface ExistingRow { revision: number; size: number; expired: boolean }
 
@@ -181,7 +192,7 @@ export class StorageService {
     return { key: row.key as string, value: Buffer.from(row.value as Uint8Array), revision: row.revision as number };
   }
 
-  async put(scope: StorageScope, namespace: unknown, key: unknown, value: Uint8Array, expectedRevision?: unknown): Promise<number> {
+  async put(scope: StorageScope, namespace: unknown, key: unknown, value: Uint8Array, expectedRevision?: unknown, options: WriteOptions = {}): Promise<number> {
     const ns = this.namespace(scope, namespace);
     const k = validateKey(key);
     const expected = validateExpectedRevision(expectedRevision);
@@ -219,13 +230,12 @@ export class StorageService {
 
         const now = new Date();
         const revision = existing && !existing.expired ? existing.revision + 1 : 1;
-        if (existing) {
-          await trx(records).where({ ...ids, namespace: ns, key: k })
-            .update({ value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), revision, expires_at: null, updated_at: now });
-        } else {
-          await trx(records).insert({ ...ids, namespace: ns, key: k, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), revision, created_at: now, updated_at: now });
-        }
-        await trx(usage).where(ids).update({ key_count: keyCount, total_bytes: totalBytes, updated_at: now });
+        const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        const write = existing
+          ? trx(records).where({ ...ids, namespace: ns, key: k }).update({ value: bytes, revision, expires_at: null, updated_at: now })
+          : trx(records).insert({ ...ids, namespace: ns, key: k, value: bytes, revision, created_at: now, updated_at: now });
+        await this.withUsage(trx, write, ids, { key_count: keyCount, total_bytes: totalBytes }, now);
+        await options.beforeCommit?.();
         return revision;
       }
     }).catch((err: unknown) => {
@@ -235,7 +245,7 @@ export class StorageService {
     });
   }
 
-  async delete(scope: StorageScope, namespace: unknown, key: unknown, expectedRevision?: unknown): Promise<boolean> {
+  async delete(scope: StorageScope, namespace: unknown, key: unknown, expectedRevision?: unknown, options: WriteOptions = {}): Promise<boolean> {
     const ns = this.namespace(scope, namespace);
     const k = validateKey(key);
     const expected = validateExpectedRevision(expectedRevision);
@@ -248,10 +258,12 @@ export class StorageService {
       if (expected !== undefined && expected !== current) {
         throw new AlgaError('E_CONFLICT', `revision mismatch: expected ${expected}, current ${current}`);
       }
-      if (!u || !existing) return false;
-      await trx(records).where({ ...ids, namespace: ns, key: k }).delete();
-      await trx(usage).where(ids).update({ key_count: u.key_count - 1, total_bytes: u.total_bytes - existing.size, updated_at: new Date() });
-      return !existing.expired;
+      if (u && existing) {
+        const write = trx(records).where({ ...ids, namespace: ns, key: k }).delete();
+        await this.withUsage(trx, write, ids, { key_count: u.key_count - 1, total_bytes: u.total_bytes - existing.size }, new Date());
+      }
+      await options.beforeCommit?.();
+      return u !== undefined && existing !== undefined && !existing.expired;
     });
   }
 
@@ -323,6 +335,18 @@ export class StorageService {
     const row = (result.rows as Array<{ revision: number | null; size: number | null; expired: boolean | null; namespace_in_use: boolean }>)[0];
     const existing = row.revision === null ? undefined : { revision: Number(row.revision), size: Number(row.size), expired: row.expired === true };
     return { existing, namespaceInUse: row.namespace_in_use === true };
+  }
+
+  /**
+   * A record's write and the usage it leaves, as one statement (the write as a data-modifying
+   * CTE): one round trip instead of two, in the transaction that holds the usage lock.
+   */
+  private async withUsage(trx: Knex.Transaction, write: Knex.QueryBuilder, ids: { tenant_id: string; install_id: string }, next: UsageRow, now: Date): Promise<void> {
+    const { sql, bindings } = write.toSQL();
+    await trx.raw(
+      `with written as (${sql}) update ${usage} set key_count = ?, total_bytes = ?, updated_at = ? where tenant_id = ? and install_id = ?`,
+      [...bindings, next.key_count, next.total_bytes, now, ids.tenant_id, ids.install_id],
+    );
   }
 
   /**
