@@ -117,7 +117,7 @@ export class ExecuteService {
     if (steps.length === 0) return prepared;
     const signal = AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()));
     await Promise.all(steps.map(async (p) => {
-      prepared[p.witInterface] = await p.prepare!({ body, operator: this.deps.operator, services: this.deps.services, granted: effective.has(p.capability), imported: true, signal });
+      prepared[p.witInterface] = await p.prepare!({ body, manifest: component.manifest, operator: this.deps.operator, services: this.deps.services, granted: effective.has(p.capability), capabilities: effective, imported: true, signal });
     }));
     return prepared;
   }

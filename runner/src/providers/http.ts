@@ -23,6 +23,10 @@
  * `fetch` with the validated request `{ method, url, headers, body, timeoutMs }`. Its answer is
  * the answer: no redirect is followed, the size cap and the timeout still apply.
  *
+ * With cap:secrets.use, `{{secret:<key>}}` placeholders in header values and the URL are filled
+ * in on the host after the allowlist check, only for the hosts the secret is bound to, and every
+ * secret value is redacted from responses and error messages (`secret-substitution.ts`).
+ *
  * The host function only ever throws `witError(...)` values (anything else would trap the guest).
  * Nothing is logged (request bodies and headers can hold credentials).
  *
@@ -37,6 +41,9 @@ import { Agent, request } from 'undici';
 import { hostMatchesAllowed, readBodyCapped, tryParseAllowedHost, type DestroyableBody, type ParsedAllowedHost } from '@alga-psa/extension-contracts';
 import { asWitError, witError, type CapabilityProvider, type RequestScope, type WitErrorCases } from './provider.ts';
 import { checkAddress, checkAddresses, operatorAllowList, resolveHost } from './ssrf.ts';
+import { hasPlaceholder, SecretSubstitution, type PreparedSecretUse } from './secret-substitution.ts';
+import { decryptRequestSecrets } from '../secrets/request-secrets.ts';
+import { secretHosts } from '@alga-psa/extension-contracts/manifest';
 import type { ResolvedAddress } from './ssrf.ts';
 
 export interface HttpConfigured {
@@ -61,9 +68,11 @@ export interface IncomingResponse {
 /**
  * Sends a request the provider has validated and whose URL it found in the allowlist. `req.timeoutMs`
  * is the effective timeout; `signal` aborts at it (the provider then answers `timeout`).
+ * `secretHeaders`: lower-case names of headers that carry a substituted secret (dropped when a
+ * redirect changes origin).
  */
 export interface HttpBackend {
-  send(req: OutgoingRequest, signal: AbortSignal): Promise<IncomingResponse>;
+  send(req: OutgoingRequest, signal: AbortSignal, options?: { secretHeaders?: readonly string[] }): Promise<IncomingResponse>;
 }
 
 export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
@@ -324,7 +333,8 @@ function shortMessage(e: unknown, url: URL): string {
 /** The real backend: pinned DNS, SSRF policy and the allowlist on every hop, redirects by hand. */
 export function networkHttpBackend(scope: RequestScope, cfg: HttpConfigured): HttpBackend {
   return {
-    async send(req, signal) {
+    async send(req, signal, options = {}) {
+      const crossOriginDropped = [...CROSS_ORIGIN_DROPPED, ...(options.secretHeaders ?? [])];
       let { method, headers, body } = req;
       let url = new URL(req.url);
       const timeoutMs = req.timeoutMs ?? Math.max(1, scope.deadlineMs - Date.now());
@@ -354,7 +364,7 @@ export function networkHttpBackend(scope: RequestScope, cfg: HttpConfigured): Ht
             headers = headers.filter(([k]) => !BODY_HEADERS.includes(k.toLowerCase()));
           }
           if (next.origin !== url.origin) {
-            headers = headers.filter(([k]) => !CROSS_ORIGIN_DROPPED.includes(k.toLowerCase()));
+            headers = headers.filter(([k]) => !crossOriginDropped.includes(k.toLowerCase()));
           }
           url = next;
         }
@@ -394,23 +404,35 @@ export function hostHttpBackend(scope: RequestScope, hostCall: NonNullable<Reque
   };
 }
 
-async function doFetch(scope: RequestScope, cfg: HttpConfigured, backend: HttpBackend, req: OutgoingRequest): Promise<IncomingResponse> {
+async function doFetch(scope: RequestScope, cfg: HttpConfigured, backend: HttpBackend, secrets: SecretSubstitution | undefined, req: OutgoingRequest): Promise<IncomingResponse> {
   if (typeof req !== 'object' || req === null) throw invalid('request must be a record');
   const method = validateMethod(req.method);
-  const url = parseGuestUrl(req.url);
   const headers = sanitiseHeaders(req.headers);
+  const withSecrets = hasPlaceholder(req.url, headers);
+  if (withSecrets && !secrets) throw denied('{{secret:…}} placeholders need cap:secrets.use, which this install was not granted');
+  // Without placeholders the URL is parsed here; with them, `fill` parses the templated URL.
+  const plainUrl = withSecrets ? undefined : parseGuestUrl(req.url);
   const body = validateBody(req.body);
   const timeoutMs = effectiveTimeout(req.timeoutMs, scope.deadlineMs);
 
-  // Refuse before any I/O when the first hop is not allowed.
-  checkAllowlist(url, cfg);
+  // Refuse before any I/O when the first hop is not allowed (checked on the URL as the guest wrote it).
+  let send: { href: string; headers: Array<[string, string]>; secretHeaders: string[] };
+  if (plainUrl) {
+    checkAllowlist(plainUrl, cfg);
+    send = { href: plainUrl.href, headers, secretHeaders: [] };
+  } else {
+    if (typeof req.url !== 'string') throw invalid('url must be a string');
+    send = secrets!.fill(req.url, headers, parseGuestUrl, (url) => checkAllowlist(url, cfg));
+  }
   if (timeoutMs <= 0) throw witError('timeout');
 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error('http.fetch timeout')), timeoutMs);
   const signal = controller.signal;
   try {
-    return await backend.send({ method, url: url.href, headers, body, timeoutMs }, signal);
+    const res = await backend.send({ method, url: send.href, headers: send.headers, body, timeoutMs }, signal, { secretHeaders: send.secretHeaders });
+    // Every response, placeholders or not: an API may echo a credential it was sent earlier.
+    return secrets ? secrets.redact(res) : res;
   } catch (e) {
     if (signal.aborted) throw witError('timeout');
     // A host backend's `unavailable` (e.g. it failed) has no http-error case: it is a transport failure.
@@ -429,6 +451,13 @@ export const httpProvider: CapabilityProvider<HttpConfigured> = {
   capability: 'cap:http.fetch',
   witInterface: 'http',
   asyncFunctions: ['fetch'],
+  /** With cap:secrets.use: the request's secrets (the one shared decrypt) and the hosts each may be sent to. */
+  async prepare(ctx): Promise<PreparedSecretUse | undefined> {
+    if (!ctx.granted || !ctx.capabilities.has('cap:secrets.use')) return undefined;
+    const hosts: Record<string, string[]> = {};
+    for (const field of ctx.manifest.settings) if (field.type === 'secret') hosts[field.key] = [...(secretHosts(ctx.manifest, field.key) ?? [])];
+    return { secrets: await decryptRequestSecrets(ctx), hosts };
+  },
   configure: (install) => {
     const allowed: ParsedAllowedHost[] = [];
     for (const origin of install.httpAllowedHosts ?? []) {
@@ -439,13 +468,16 @@ export const httpProvider: CapabilityProvider<HttpConfigured> = {
   },
   bind: (scope, cfg) => {
     const backend = scope.hostCall ? hostHttpBackend(scope, scope.hostCall) : networkHttpBackend(scope, cfg);
+    const secrets = SecretSubstitution.from(scope.prepared, (value) => scope.markSensitive(value));
     return {
       fetch: async (req: OutgoingRequest): Promise<IncomingResponse> => {
         try {
-          return await doFetch(scope, cfg, backend, req);
+          return await doFetch(scope, cfg, backend, secrets, req);
         } catch (e) {
           // Only WIT variants may leave a host function; anything else would trap the guest.
-          throw asWitError(e, HTTP_ERRORS) ?? transport('internal error');
+          const err = asWitError(e, HTTP_ERRORS) ?? transport('internal error');
+          if (secrets && typeof err.val === 'string') err.val = secrets.redactText(err.val);
+          throw err;
         }
       },
     };

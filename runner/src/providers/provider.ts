@@ -24,6 +24,7 @@
  *   };
  */
 import type { CapabilityId, ExecuteBody, InstallSpec, WitInterfaceName } from '@alga-psa/extension-contracts';
+import type { Manifest } from '@alga-psa/extension-contracts/manifest';
 import type { SecretCache } from '../secrets/secret-cache.ts';
 
 export type HostFunction = (...args: any[]) => unknown;
@@ -106,9 +107,14 @@ export interface RunnerServices {
 
 export interface PrepareContext {
   body: ExecuteBody;
+  /** The component's manifest (verified with its bundle). */
+  manifest: Manifest;
   operator: OperatorSettings;
   services: RunnerServices;
+  /** This provider's own capability is effective for the request. */
   granted: boolean;
+  /** Every capability effective for the request: declared ∩ granted ∩ token (a modifier such as cap:secrets.use is one of these). */
+  capabilities: ReadonlySet<string>;
   /** True when the component imports this provider's interface. */
   imported: boolean;
   signal: AbortSignal;

@@ -4,146 +4,18 @@
  * must be refused by the address policy before any connection.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { httpProvider, MAX_REQUEST_BODY_BYTES } from '../../src/providers/http.ts';
-import type { OutgoingRequest, IncomingResponse } from '../../src/providers/http.ts';
+import type { IncomingResponse, OutgoingRequest } from '../../src/providers/http.ts';
 import type { RequestScope } from '../../src/providers/provider.ts';
 import type { InstallSpec } from '@alga-psa/extension-contracts';
 import { checkAddress, embeddedIPv4, operatorAllowList, setResolverForTests } from '../../src/providers/ssrf.ts';
 import type { ResolvedAddress } from '../../src/providers/ssrf.ts';
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------------------------
-
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-interface TestServer {
-  port: number;
-  origin: string;
-  requests: Recorded[];
-  readonly connections: number;
-  close(): Promise<void>;
-}
-
-const servers: TestServer[] = [];
+import { closedPort, closeServers, failure, fetcher, header, sleep, startServer, text, type Handler, type TestServer } from './support/http-servers.ts';
 
 afterEach(async () => {
   setResolverForTests(undefined);
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await closeServers();
 });
-
-type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer, self: TestServer) => void;
-
-async function startServer(handler: Handler): Promise<TestServer> {
-  const requests: Recorded[] = [];
-  let connections = 0;
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-    handler(req, res, body, self);
-  });
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const self: TestServer = {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    requests,
-    get connections() {
-      return connections;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  servers.push(self);
-  return self;
-}
-
-/** A port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-interface ScopeOptions {
-  allowedHosts: string[];
-  cidrs?: string[];
-  maxBytes?: number;
-  maxRedirects?: number;
-  deadlineMs?: number;
-}
-
-function fetcher(o: ScopeOptions): (req: Partial<OutgoingRequest>) => Promise<IncomingResponse> {
-  const install: InstallSpec = {
-    config: {},
-    configVersion: 1,
-    grantedCapabilities: ['cap:http.fetch'],
-    httpAllowedHosts: o.allowedHosts,
-    storageNamespaces: null,
-    uiProxyRoutes: [],
-    tenantId: 'tenant-a',
-    extensionId: 'ext-1',
-    installId: 'install-1',
-    versionId: 'version-1',
-    contentHash: 'a'.repeat(64),
-  };
-  const scope: RequestScope = {
-    requestId: 'req-1',
-    tenantId: 'tenant-a',
-    extensionId: 'ext-1',
-    installId: 'install-1',
-    versionId: 'version-1',
-    deadlineMs: o.deadlineMs ?? Date.now() + 5000,
-    install,
-    executionToken: 'x',
-    prepared: undefined,
-    operator: {
-      httpAllowedPrivateCidrs: o.cidrs ?? [],
-      httpMaxResponseBytes: o.maxBytes ?? 1024 * 1024,
-      httpMaxRedirects: o.maxRedirects ?? 5,
-      gatewayUrl: undefined,
-    },
-    log: () => {},
-    markSensitive: () => {},
-  };
-  const fns = httpProvider.bind(scope, httpProvider.configure(install));
-  return (req) =>
-    fns.fetch({ method: 'GET', url: '', headers: [], body: undefined, timeoutMs: undefined, ...req }) as Promise<IncomingResponse>;
-}
-
-/** Await a rejection and return what was thrown: it must be a WIT variant, never an Error. */
-async function failure(p: Promise<unknown>): Promise<{ tag: string; val?: unknown }> {
-  let thrown: unknown;
-  try {
-    await p;
-  } catch (e) {
-    thrown = e;
-  }
-  if (thrown === undefined) throw new Error('expected the call to fail');
-  expect(thrown).not.toBeInstanceOf(Error);
-  expect(typeof (thrown as { tag: unknown }).tag).toBe('string');
-  return thrown as { tag: string; val?: unknown };
-}
-
-const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
-const header = (res: IncomingResponse, name: string) => res.headers.filter(([k]) => k === name).map(([, v]) => v);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fake resolver that records what it was asked. */
 function fakeResolver(table: Record<string, ResolvedAddress[]>): string[] {

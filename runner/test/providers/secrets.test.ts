@@ -8,8 +8,10 @@ import type { PrepareContext, RequestScope } from '../../src/providers/provider.
 import { SecretCache } from '../../src/secrets/secret-cache.ts';
 import { createSecretCipher, type SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 import type { ExecuteBody } from '@alga-psa/extension-contracts';
+import { assertManifest } from '@alga-psa/extension-contracts/manifest';
 import { startVaultTransitServer, type VaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
 
+const manifest = assertManifest({ name: 'com.acme.secrets', publisher: 'Acme', version: '1.0.0', runtime: 'wasm-js@1', capabilities: ['cap:secrets.get'] });
 const tenantId = 'tenant-s';
 const installId = 'install-s';
 let dir: string;
@@ -32,7 +34,7 @@ function body(envelope: Record<string, string>, secretsVersion = 1, deadlineMs =
 }
 
 function ctx(b: ExecuteBody, cache: SecretCache | undefined, granted = true): PrepareContext {
-  return { body: b, granted, imported: true, signal: new AbortController().signal, services: { secretCache: cache }, operator: { httpAllowedPrivateCidrs: [], httpMaxResponseBytes: 1, httpMaxRedirects: 0, gatewayUrl: undefined } };
+  return { body: b, manifest, granted, capabilities: new Set(granted ? ['cap:secrets.get'] : []), imported: true, signal: new AbortController().signal, services: { secretCache: cache }, operator: { httpAllowedPrivateCidrs: [], httpMaxResponseBytes: 1, httpMaxRedirects: 0, gatewayUrl: undefined } };
 }
 
 function bind(prepared: unknown) {

@@ -11,10 +11,20 @@ export const capabilityInterfaces = {
   'cap:ui.proxy': 'ui-proxy',
 } as const;
 
-export type CapabilityId = keyof typeof capabilityInterfaces;
-export type WitInterfaceName = (typeof capabilityInterfaces)[CapabilityId];
+/**
+ * Capabilities that add no interface of their own but widen what one does. `cap:secrets.use`:
+ * the http interface substitutes `{{secret:<key>}}` placeholders on the host (zero-knowledge
+ * secrets, DESIGN.md §5); the guest never reads the value.
+ */
+export const capabilityModifiers = {
+  'cap:secrets.use': 'http',
+} as const;
 
-export const capabilityIds = Object.keys(capabilityInterfaces) as CapabilityId[];
+export type InterfaceCapabilityId = keyof typeof capabilityInterfaces;
+export type CapabilityId = InterfaceCapabilityId | keyof typeof capabilityModifiers;
+export type WitInterfaceName = (typeof capabilityInterfaces)[InterfaceCapabilityId];
+
+export const capabilityIds = [...Object.keys(capabilityInterfaces), ...Object.keys(capabilityModifiers)] as CapabilityId[];
 export const alwaysGrantedCapabilities: readonly CapabilityId[] = ['cap:context.read', 'cap:log.emit'];
 
 export const witPackage = 'alga:extension';
@@ -24,6 +34,11 @@ export const witVersion = '0.1.0';
 export const capabilityFreeInterfaces: readonly string[] = ['types'];
 
 export function isCapabilityId(value: string): value is CapabilityId {
+  return Object.hasOwn(capabilityInterfaces, value) || Object.hasOwn(capabilityModifiers, value);
+}
+
+/** A capability that brings a WIT interface (every one but the modifiers). */
+export function isInterfaceCapabilityId(value: string): value is InterfaceCapabilityId {
   return Object.hasOwn(capabilityInterfaces, value);
 }
 
@@ -34,8 +49,8 @@ export function witInterfaceOfImport(importName: string): string | undefined {
 }
 
 /** The capability that covers an import, or undefined when none does (an undeclared import). */
-export function capabilityForInterface(iface: string): CapabilityId | undefined {
-  return capabilityIds.find((cap) => capabilityInterfaces[cap] === iface);
+export function capabilityForInterface(iface: string): InterfaceCapabilityId | undefined {
+  return (Object.keys(capabilityInterfaces) as InterfaceCapabilityId[]).find((cap) => capabilityInterfaces[cap] === iface);
 }
 
 /** Declared ∩ granted, plus the always-granted ones. */

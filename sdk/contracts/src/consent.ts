@@ -19,6 +19,7 @@ export interface ConsentManifest {
   http?: { allowedHosts?: readonly string[] };
   storage?: { namespaces?: readonly string[] };
   uiProxy?: { routes?: readonly string[] };
+  settings?: readonly { key: string; label?: string; type: string; hosts?: readonly string[] }[];
 }
 
 export interface PermissionGrowth {
@@ -27,7 +28,22 @@ export interface PermissionGrowth {
   addedUiProxyRoutes: string[];
   /** `['*']`: the new version may use any namespace, where the installed one listed them. */
   addedStorageNamespaces: string[];
+  /** `<key> <origin>`: a secret the new version may send to a host the installed one could not send it to (cap:secrets.use). */
+  addedSecretUses: string[];
 }
+
+/** With cap:secrets.use, each secret setting and the hosts its value may be sent to (its `hosts`, else http.allowedHosts). */
+function secretUses(manifest: ConsentManifest): Array<{ key: string; label: string; host: string }> {
+  if (!manifest.capabilities.includes('cap:secrets.use')) return [];
+  const out: Array<{ key: string; label: string; host: string }> = [];
+  for (const field of manifest.settings ?? []) {
+    if (field.type !== 'secret') continue;
+    for (const host of field.hosts ?? manifest.http?.allowedHosts ?? []) out.push({ key: field.key, label: field.label ?? field.key, host });
+  }
+  return out;
+}
+
+const secretUseId = (use: { key: string; host: string }) => `${use.key} ${use.host}`;
 
 export function permissionGrowth(current: ConsentManifest, next: ConsentManifest, granted: ReadonlySet<string>): PermissionGrowth {
   const added = (before: readonly string[], after: readonly string[]) => after.filter((x) => !before.includes(x));
@@ -43,11 +59,12 @@ export function permissionGrowth(current: ConsentManifest, next: ConsentManifest
     addedHosts: added(current.http?.allowedHosts ?? [], next.http?.allowedHosts ?? []),
     addedUiProxyRoutes: added(current.uiProxy?.routes ?? [], next.uiProxy?.routes ?? []),
     addedStorageNamespaces,
+    addedSecretUses: added(secretUses(current).map(secretUseId), secretUses(next).map(secretUseId)),
   };
 }
 
 export function hasGrowth(growth: PermissionGrowth): boolean {
-  return growth.addedCapabilities.length + growth.addedHosts.length + growth.addedUiProxyRoutes.length + growth.addedStorageNamespaces.length > 0;
+  return growth.addedCapabilities.length + growth.addedHosts.length + growth.addedUiProxyRoutes.length + growth.addedStorageNamespaces.length + growth.addedSecretUses.length > 0;
 }
 
 /** Plain words for each capability an admin grants. */
@@ -55,16 +72,17 @@ export const capabilityWords: Record<CapabilityId, string> = {
   'cap:context.read': 'can see which tenant and install a request is for',
   'cap:log.emit': 'can write log lines you see under Activity',
   'cap:secrets.get': 'can read the secrets you set on its settings page',
+  'cap:secrets.use': 'can send the secrets you set to the hosts named below, without reading them',
   'cap:http.fetch': 'can call the web addresses listed below',
   'cap:storage.kv': 'can keep its own data in this install\'s storage',
   'cap:ui.proxy': 'can call the platform routes listed below as you',
 };
 
-export type PermissionKind = 'capability' | 'host' | 'storage-namespace' | 'ui-proxy-route';
+export type PermissionKind = 'capability' | 'host' | 'storage-namespace' | 'ui-proxy-route' | 'secret-use';
 
 export interface Permission {
   kind: PermissionKind;
-  /** The capability id, host origin, namespace or route. */
+  /** The capability id, host origin, namespace, route, or `<secret key> <origin>`. */
   id: string;
   text: string;
 }
@@ -82,6 +100,7 @@ export function permissionsOf(manifest: ConsentManifest): Permission[] {
     else for (const ns of namespaces) out.push({ kind: 'storage-namespace', id: ns, text: `can keep data under "${ns}"` });
   }
   for (const route of manifest.uiProxy?.routes ?? []) out.push({ kind: 'ui-proxy-route', id: route, text: `can call the platform route ${route}` });
+  for (const use of secretUses(manifest)) out.push({ kind: 'secret-use', id: secretUseId(use), text: `uses ${use.label} to call ${use.host}; cannot read it` });
   return out;
 }
 
@@ -92,5 +111,6 @@ export function isNewPermission(permission: Permission, growth: PermissionGrowth
     case 'host': return growth.addedHosts.includes(permission.id);
     case 'storage-namespace': return growth.addedStorageNamespaces.includes(permission.id);
     case 'ui-proxy-route': return growth.addedUiProxyRoutes.includes(permission.id);
+    case 'secret-use': return growth.addedSecretUses.includes(permission.id);
   }
 }

@@ -13,7 +13,7 @@
  *   const hit = matchEndpoint(m.api.endpoints, req.method, req.path); // null → E_ENDPOINT_NOT_DECLARED
  */
 import { z } from 'zod';
-import { capabilityFreeInterfaces, capabilityIds, capabilityInterfaces, isCapabilityId } from './capabilities.ts';
+import { capabilityFreeInterfaces, capabilityIds, capabilityInterfaces, isInterfaceCapabilityId } from './capabilities.ts';
 import type { CapabilityId } from './capabilities.ts';
 import { AlgaError } from './errors.ts';
 import { canonicalPattern, endpointMethods, parsePathPattern, uiProxyMethods } from './path-pattern.ts';
@@ -304,10 +304,44 @@ export const manifestSchema = z
       issue(['uiProxy', 'routes'], 'uiProxy.routes requires "cap:ui.proxy" in capabilities');
     }
     const firstSecret = m.settings.findIndex((s) => s.type === 'secret');
-    if (firstSecret >= 0 && !has('cap:secrets.get')) {
-      issue(['settings', firstSecret, 'type'], 'secret settings require "cap:secrets.get" in capabilities');
+    if (firstSecret >= 0 && !has('cap:secrets.get') && !has('cap:secrets.use')) {
+      issue(['settings', firstSecret, 'type'], 'secret settings require "cap:secrets.get" or "cap:secrets.use" in capabilities');
     }
+    if (has('cap:secrets.use') && !has('cap:http.fetch')) {
+      issue(['capabilities'], '"cap:secrets.use" sends secrets with http.fetch: it requires "cap:http.fetch" in capabilities');
+    }
+    // A secret's hosts narrow http.allowedHosts; a host outside them could never be called.
+    m.settings.forEach((field, i) => {
+      field.hosts?.forEach((host, j) => {
+        const parsed = tryParseAllowedHost(host);
+        if (!parsed.ok) issue(['settings', i, 'hosts', j], parsed.message);
+        else if (!secretHostAllowed(host, parsed.value, m.http.allowedHosts)) {
+          issue(['settings', i, 'hosts', j], `${host} is not covered by http.allowedHosts`);
+        }
+      });
+    });
   });
+
+/** `host` is an `http.allowedHosts` entry, or a concrete origin that one of them matches. */
+function secretHostAllowed(host: string, parsed: ParsedAllowedHost, allowedHosts: readonly string[]): boolean {
+  if (allowedHosts.includes(host)) return true;
+  if (parsed.wildcard) return false;
+  const url = new URL(`${parsed.scheme}://${parsed.kind === 'ipv6' ? `[${parsed.host}]` : parsed.host}:${parsed.port}/`);
+  return allowedHosts.some((a) => {
+    const allowed = tryParseAllowedHost(a);
+    return allowed.ok && hostMatchesAllowed(url, allowed.value);
+  });
+}
+
+/**
+ * The hosts a secret's value may be sent to by placeholder substitution: its setting's `hosts`,
+ * else the manifest's `http.allowedHosts`. Undefined for a key that is not a secret setting.
+ */
+export function secretHosts(manifest: Pick<Manifest, 'settings' | 'http'>, key: string): readonly string[] | undefined {
+  const field = manifest.settings.find((f) => f.key === key && f.type === 'secret');
+  if (!field) return undefined;
+  return field.hosts ?? manifest.http.allowedHosts;
+}
 
 /** A parsed manifest (defaults filled in). */
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -346,7 +380,7 @@ export function assertManifest(input: unknown): Manifest {
 export function declaredInterfaces(manifest: { capabilities: readonly string[] }): Set<string> {
   const out = new Set<string>(['context', 'log', ...capabilityFreeInterfaces]);
   for (const cap of manifest.capabilities) {
-    if (isCapabilityId(cap)) out.add(capabilityInterfaces[cap]);
+    if (isInterfaceCapabilityId(cap)) out.add(capabilityInterfaces[cap]);
   }
   return out;
 }

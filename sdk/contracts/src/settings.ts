@@ -95,6 +95,8 @@ export const settingFieldSchema = z
     pattern: z.string().max(PATTERN_MAX_LENGTH).optional(),
     description: z.string().max(2000).optional(),
     group: z.string().min(1).max(200).optional(),
+    /** Secret settings only: the origins placeholder substitution may send the value to (default: http.allowedHosts). */
+    hosts: z.array(z.string()).min(1, { error: 'must list at least one origin (omit it to allow every http.allowedHosts entry)' }).max(50).optional(),
   })
   .superRefine((field, ctx) => {
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -102,6 +104,7 @@ export const settingFieldSchema = z
     if (field.min !== undefined && field.type !== 'number') issue(['min'], 'min is only allowed on number settings');
     if (field.max !== undefined && field.type !== 'number') issue(['max'], 'max is only allowed on number settings');
     if (field.pattern !== undefined && field.type !== 'text') issue(['pattern'], 'pattern is only allowed on text settings');
+    if (field.hosts !== undefined && field.type !== 'secret') issue(['hosts'], 'hosts are only allowed on secret settings');
 
     if (field.type === 'select') {
       if (!field.options || field.options.length === 0) issue(['options'], 'a select setting needs a non-empty options list');

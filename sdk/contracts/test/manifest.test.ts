@@ -466,10 +466,26 @@ describe('settings in the manifest', () => {
       '$.settings[0].default',
     ]);
   });
-  it('rejects a secret setting without cap:secrets.get (at the first secret setting type)', () => {
+  it('rejects a secret setting without cap:secrets.get or cap:secrets.use (at the first secret setting type)', () => {
     expect(badPaths(withSettings([{ key: 'a', label: 'A', type: 'text' }, { key: 'k', label: 'K', type: 'secret' }]))).toEqual([
       '$.settings[1].type',
     ]);
+  });
+  it('cap:secrets.use: secret settings may be bound to hosts inside http.allowedHosts; secrets.use needs http.fetch', () => {
+    const http = { allowedHosts: ['https://api.example.com', 'https://*.example.org'] };
+    const use = (field: Record<string, unknown>, capabilities = ['cap:http.fetch', 'cap:secrets.use']) =>
+      ({ ...minimal(), capabilities, http, settings: [{ key: 'token', label: 'Token', type: 'secret', ...field }] });
+    expect(parseManifest(use({})).ok).toBe(true);
+    expect(parseManifest(use({ hosts: ['https://api.example.com', 'https://eu.example.org', 'https://*.example.org'] })).ok).toBe(true);
+    expect(parseManifest(use({}, ['cap:http.fetch', 'cap:secrets.get'])).ok).toBe(true);
+    // Outside the allowlist (another host, port or scheme), or not an origin at all.
+    expect(badPaths(use({ hosts: ['https://evil.example.net', 'https://api.example.com:8443', 'http://api.example.com', 'https://example.org', 'not a url'] }))).toEqual([
+      '$.settings[0].hosts[0]', '$.settings[0].hosts[1]', '$.settings[0].hosts[2]', '$.settings[0].hosts[3]', '$.settings[0].hosts[4]',
+    ]);
+    expect(issueAt(use({ hosts: ['https://evil.example.net'] }), '$.settings[0].hosts[0]')).toBe('https://evil.example.net is not covered by http.allowedHosts');
+    expect(badPaths(use({ hosts: [] }))).toEqual(['$.settings[0].hosts']);
+    expect(badPaths({ ...use({}), settings: [{ key: 'region', label: 'Region', type: 'text', hosts: ['https://api.example.com'] }] })).toEqual(['$.settings[0].hosts']);
+    expect(issueAt({ ...minimal(), capabilities: ['cap:secrets.use'], settings: [{ key: 'token', label: 'Token', type: 'secret' }] }, '$.capabilities')).toMatch(/requires "cap:http.fetch"/);
   });
   it('rejects options, min/max and pattern on types that do not take them', () => {
     expect(badPaths(withSettings([{ key: 'a', label: 'A', type: 'text', options: [{ value: 'x', label: 'X' }] }]))).toEqual(['$.settings[0].options']);

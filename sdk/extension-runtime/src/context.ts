@@ -53,7 +53,19 @@ export interface Context {
   /** The install's settings (secrets are never here: use `ctx.secrets`). */
   readonly config: ExtensionConfig;
   readonly log: { debug: Log; info: Log; warn: Log; error: Log };
-  readonly secrets: { get(key: string): Promise<string | undefined>; keys(): Promise<string[]> };
+  readonly secrets: {
+    /** The value (cap:secrets.get). */
+    get(key: string): Promise<string | undefined>;
+    keys(): Promise<string[]>;
+    /**
+     * A placeholder for the value, for an outgoing request's header value or URL (cap:secrets.use):
+     * the host fills it in only for the hosts the secret is bound to, and the guest never sees the value.
+     *
+     * @example
+     *   await ctx.http.fetch(`${base}/enrich/${id}`, { headers: { authorization: `Bearer ${ctx.secrets.ref('apiToken')}` } });
+     */
+    ref(key: string): string;
+  };
   readonly http: { fetch(url: string, init?: FetchInit): Promise<FetchResponse> };
   readonly storage: {
     get<T = unknown>(namespace: string, key: string): Promise<StoredValue<T> | undefined>;
@@ -64,6 +76,9 @@ export interface Context {
   };
   readonly uiProxy: { call(method: string, route: string, body?: unknown): Promise<{ status: number; headers: Map<string, string>; json<T = unknown>(): T; text(): string }> };
 }
+
+/** A setting key (the manifest's `settings[].key`). */
+const SECRET_KEY = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
 
 function need<T>(value: T | undefined, capability: string): T {
   if (value === undefined) throw new CapabilityNotDeclaredError(capability);
@@ -107,6 +122,11 @@ export function createContext(): Context {
       async keys() {
         const secrets = need(host.secrets, 'cap:secrets.get');
         return hostCall('secrets', () => secrets.listKeys());
+      },
+      ref(key) {
+        if (!SECRET_KEY.test(key)) throw new TypeError(`secret key ${JSON.stringify(key)} must match [a-zA-Z][a-zA-Z0-9_.-]{0,63}`);
+        // The syntax the runner's http provider fills in (runner/src/providers/secret-substitution.ts).
+        return `{{secret:${key}}}`;
       },
     },
     http: {

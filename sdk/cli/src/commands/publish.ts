@@ -98,7 +98,7 @@ async function installOrUpgrade(gateway: string, apiKey: string, name: string, v
   const err = gatewayError('upgrade', upgraded);
   if (err.code === 'E_CONSENT_REQUIRED') {
     const d = (upgraded.body.error.details ?? {}) as Record<string, string[]>;
-    for (const [label, key] of [['capabilities', 'addedCapabilities'], ['outbound hosts', 'addedHosts'], ['ui-proxy routes', 'addedUiProxyRoutes'], ['storage namespaces', 'addedStorageNamespaces']] as const) {
+    for (const [label, key] of [['capabilities', 'addedCapabilities'], ['outbound hosts', 'addedHosts'], ['ui-proxy routes', 'addedUiProxyRoutes'], ['storage namespaces', 'addedStorageNamespaces'], ['secrets sent to hosts', 'addedSecretUses']] as const) {
       if (d[key]?.length) out.progress(`  new ${label}: ${d[key].join(', ')}`);
     }
   }

@@ -95,6 +95,7 @@ function Versions({ extension, installed }: { extension: RegistryEntry; installe
 /** Short names for the capabilities; the full plain words are the tooltip and the consent screen's. */
 const shortNames: Partial<Record<CapabilityId, (v: RegistryVersion) => string>> = {
   'cap:secrets.get': () => 'Secrets you set',
+  'cap:secrets.use': () => 'Sends secrets, unread',
   'cap:http.fetch': (v) => {
     const n = v.manifest.http?.allowedHosts?.length ?? 0;
     return n === 1 ? 'Calls 1 web address' : `Calls ${n} web addresses`;
