@@ -74,7 +74,7 @@ describe('extensions page', () => {
     await row.getByText(/Enriches a ticket with data from an external API/).waitFor();
     await row.getByText('Alga Samples').waitFor();
     await row.getByText('1.0.0', { exact: true }).waitFor();
-    expect(await row.getByRole('list', { name: /asks for/ }).getByRole('listitem').allInnerTexts()).toEqual(['Secrets you set', 'Calls 1 web address', 'Its own storage']);
+    expect(await row.getByRole('list', { name: /asks for/ }).getByRole('listitem').allInnerTexts()).toEqual(['Sends secrets, unread', 'Calls 1 web address', 'Its own storage']);
     await available.getByRole('row', { name: /samples\.hello/ }).getByText('Nothing extra').waitFor();
     await expectNoSeriousA11yViolations(page);
     await screenshot(page, 'extensions-available');
@@ -83,11 +83,12 @@ describe('extensions page', () => {
     await row.getByRole('button', { name: `Install ${enricher}` }).click();
     const { dialog, texts } = await consentItems(page, `Install ${enricher}?`);
     expect(texts.map((s) => s.split('\n')[0])).toEqual([
-      'can read the secrets you set on its settings page',
+      'can send the secrets you set to the hosts named below, without reading them',
       'can call the web addresses listed below',
       "can keep its own data in this install's storage",
       'can call https://api.enrichment.example',
       'can keep data under "cache"',
+      'uses Enrichment API token to call https://api.enrichment.example; cannot read it',
     ]);
     await dialog.getByText('Like every extension, it can see which tenant and install a request is for, and write log lines you see under Activity.').waitFor();
     await dialog.getByText(/Nothing is installed until you allow it/).waitFor();
@@ -115,7 +116,7 @@ describe('extensions page', () => {
     const installedRow = page.getByRole('table', { name: 'Installed extensions' }).getByRole('row', { name: /ticket-enricher/ });
     await installedRow.getByText('1.0.0', { exact: true }).waitFor();
     expect(await installedRow.getByRole('switch', { name: `Enabled for ${enricher}` }).getAttribute('aria-checked')).toBe('true');
-    expect((await installOf(enricher))!.grantedCapabilities).toEqual(['cap:context.read', 'cap:http.fetch', 'cap:log.emit', 'cap:secrets.get', 'cap:storage.kv']);
+    expect((await installOf(enricher))!.grantedCapabilities).toEqual(['cap:context.read', 'cap:http.fetch', 'cap:log.emit', 'cap:secrets.use', 'cap:storage.kv']);
 
     // An extension that asks for nothing beyond the basics says so.
     await page.getByRole('tab', { name: /Available/ }).click();
@@ -192,7 +193,7 @@ describe('extensions page', () => {
     problems.expectNone();
   });
 
-  it('a version that waits for consent (an upgrade attempted elsewhere) is shown, and reviewing it highlights its new host', async () => {
+  it('a version that waits for consent (an upgrade attempted elsewhere) is shown, and reviewing it highlights its new host and that its secret may now go there', async () => {
     await publishVariant('ticket-enricher', { version: '1.1.0', http: { allowedHosts: ['https://api.enrichment.example', 'https://eu.enrichment.example'] } });
     const id = (await installOf(enricher))!.id;
     const attempt = await t.call('POST', `/api/v1/installs/${id}/upgrade`, {});
@@ -203,10 +204,13 @@ describe('extensions page', () => {
     await row.getByText('1.1.0 needs consent').waitFor();
     await row.getByRole('button', { name: `Review upgrade of ${enricher}` }).click();
     const { dialog, list, texts } = await consentItems(page, `Upgrade ${enricher}?`);
-    expect(texts).toHaveLength(6);
+    expect(texts).toHaveLength(8);
+    // The new host, and (cap:secrets.use, the secret bound to every allowed host) the secret going there too.
     const fresh = list.locator('.consent-item-new');
-    expect(await fresh.count()).toBe(1);
-    expect(await fresh.innerText()).toContain('can call https://eu.enrichment.example');
+    expect(await fresh.count()).toBe(2);
+    const freshTexts = await fresh.allInnerTexts();
+    expect(freshTexts[0]).toContain('can call https://eu.enrichment.example');
+    expect(freshTexts[1]).toContain('uses Enrichment API token to call https://eu.enrichment.example; cannot read it');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
     expect(await installOf(enricher)).toMatchObject({ version: '1.0.0', pendingVersion: '1.1.0' });

@@ -16,14 +16,21 @@ import { startVaultTransitServer, type VaultTransitServer } from '../../test-set
 const plaintexts = new Set<string>();
 const secret = (label: string) => { const v = `sk_${label}_${Math.random().toString(36).slice(2)}_PLAIN`; plaintexts.add(v); return v; };
 
-/** A stand-in for the third-party enrichment API: answers only to the expected bearer token. */
+/**
+ * A stand-in for the third-party enrichment API: answers only to the expected bearer token. Ticket
+ * ids starting with `ECHO` get the request's Authorization header back in the body and a header,
+ * as a careless API might.
+ */
 async function startEnrichmentApi() {
   const seen: Array<{ path: string; authorization: string | undefined }> = [];
   let expectedToken = '';
   const server: Server = createServer((req, res) => {
     seen.push({ path: req.url ?? '', authorization: req.headers.authorization });
     if (req.headers.authorization !== `Bearer ${expectedToken}`) { res.writeHead(401).end('{"error":"bad token"}'); return; }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ priority: 'high', ticket: req.url?.split('/').pop(), tokenGeneration: expectedToken.slice(3, 8) }));
+    const ticket = req.url?.split('/').pop();
+    const echo = ticket?.startsWith('ECHO') ? { youSent: req.headers.authorization } : {};
+    res.writeHead(200, { 'content-type': 'application/json', ...(ticket?.startsWith('ECHO') ? { 'x-you-sent': req.headers.authorization } : {}) })
+      .end(JSON.stringify({ priority: 'high', ticket, tokenGeneration: expectedToken.slice(3, 8), ...echo }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -73,7 +80,7 @@ describe.each(runnerKinds)('$name', (kind) => {
     });
     afterAll(async () => { await h?.close(); await api?.close(); });
 
-    it('reads its secret, calls the allowlisted API, caches in storage with CAS, and serves the cache next time', async () => {
+    it('sends its secret without reading it (the host fills in the placeholder), calls the allowlisted API, caches in storage with CAS, and serves the cache next time', async () => {
       const token = secret('local1');
       api.expect(token);
       await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
@@ -104,12 +111,66 @@ describe.each(runnerKinds)('$name', (kind) => {
       expect(api.seen.at(-1)?.authorization).toBe(`Bearer ${newToken}`);
     });
 
-    it('without the cap:secrets.get grant the guest gets `denied`, never a trap', async () => {
+    it('without the cap:secrets.use grant the placeholder is refused (`denied`), never a trap, and the API gets nothing', async () => {
       const t2 = await h.tenant();
-      await t2.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.ticket-enricher', grants: ['cap:storage.kv'] });
-      const res = await t2.call('GET', '/api/ext/com.alga.samples.ticket-enricher/status');
+      const install = (await t2.call('POST', '/api/v1/extensions/install', { extension: 'com.alga.samples.ticket-enricher', grants: ['cap:storage.kv', 'cap:http.fetch'] })).body;
+      await t2.call('PUT', `/api/v1/installs/${install.id}/settings`, { apiBaseUrl: api.origin });
+      await t2.call('PUT', `/api/v1/installs/${install.id}/secrets`, { set: { apiToken: secret('ungranted') } });
+      const before = api.seen.length;
+      const res = await t2.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/U-1/enrich');
+      expect(res.status, res.text).toBe(502);
+      expect(res.body.error.message).toBe('enrichment API call failed: denied ({{secret:…}} placeholders need cap:secrets.use, which this install was not granted)');
+      expect(api.seen.length).toBe(before);
+      expect((await t2.call('GET', '/api/ext/com.alga.samples.ticket-enricher/status')).body).toEqual({ apiBaseUrl: api.origin, cachedTickets: 0 });
+    });
+
+    it('with cap:secrets.use only: an API that echoes the token gives the guest [redacted], in the body it stores and in headers', async () => {
+      const token = secret('echoed');
+      api.expect(token);
+      await t.call('PUT', `/api/v1/installs/${installId}/secrets`, { set: { apiToken: token } });
+      const res = await t.call('GET', '/api/ext/com.alga.samples.ticket-enricher/tickets/ECHO-1/enrich');
       expect(res.status, res.text).toBe(200);
-      expect(res.body.secretKeys).toBe('error: denied');
+      expect(api.seen.at(-1)).toEqual({ path: '/enrich/ECHO-1', authorization: `Bearer ${token}` });
+      expect(res.body.data.youSent).toBe('Bearer [redacted]');
+      expect(res.text).not.toContain(token);
+      const row = await h.db.knex('ext_storage_records').where({ install_id: installId, namespace: 'cache', key: 'ticket:ECHO-1' }).first();
+      expect(Buffer.from(row.value).toString('utf8')).toContain('Bearer [redacted]');
+      expect(Buffer.from(row.value).toString('utf8')).not.toContain(token);
+    });
+
+    it('with cap:secrets.use only: a secret bound to one host is not sent to another allowlisted host, and a component that imports the secrets interface cannot be published without cap:secrets.get', async () => {
+      const other = await startEnrichmentApi();
+      try {
+        const name = 'com.acme.enricher-bound';
+        const bytes = await sampleVariant('ticket-enricher', {
+          name,
+          http: { allowedHosts: [api.origin, other.origin] },
+          settings: [
+            { key: 'apiBaseUrl', label: 'Enrichment API base URL', type: 'text', default: api.origin },
+            { key: 'apiToken', label: 'Enrichment API token', type: 'secret', required: true, hosts: [api.origin] },
+          ],
+        });
+        expect((await h.publish(bytes)).status).toBe(201);
+        const install = (await t.call('POST', '/api/v1/extensions/install', { extension: name })).body;
+        const token = secret('bound');
+        api.expect(token);
+        other.expect(token);
+        await t.call('PUT', `/api/v1/installs/${install.id}/secrets`, { set: { apiToken: token } });
+        expect((await t.call('GET', `/api/ext/${name}/tickets/B-1/enrich`)).status).toBe(200);
+        expect(api.seen.at(-1)?.authorization).toBe(`Bearer ${token}`);
+        // The admin points it at the other allowlisted host: the secret does not follow.
+        await t.call('PUT', `/api/v1/installs/${install.id}/settings`, { apiBaseUrl: other.origin });
+        const res = await t.call('GET', `/api/ext/${name}/tickets/B-2/enrich`);
+        expect(res.status, res.text).toBe(502);
+        expect(res.body.error.message).toBe(`enrichment API call failed: denied (secret apiToken may not be sent to ${other.origin})`);
+        expect(other.seen).toHaveLength(0);
+      } finally {
+        await other.close();
+      }
+      // misbehaving's component imports alga:extension/secrets: with only cap:secrets.use it is refused at publish.
+      const reading = await h.publish(await sampleVariant('misbehaving', { name: 'com.acme.secret-reader', capabilities: ['cap:secrets.use', 'cap:http.fetch'], ui: undefined }));
+      expect(reading.status).toBe(422);
+      expect((await reading.json()).error).toMatchObject({ code: 'E_UNDECLARED_IMPORT', message: expect.stringContaining('does not declare cap:secrets.get') });
     });
 
     it('the guest cannot reach hosts outside its allowlist, nor private or metadata addresses (misbehaving /fetch)', async () => {

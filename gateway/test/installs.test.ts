@@ -56,7 +56,7 @@ describe('install lifecycle', () => {
     const more = await t.call('POST', `/api/v1/installs/${id}/upgrade`, { version: '2.0.0' });
     expect(more.status).toBe(409);
     expect(more.body.error.code).toBe('E_CONSENT_REQUIRED');
-    expect(more.body.error.details).toEqual({ version: '2.0.0', addedCapabilities: ['cap:http.fetch'], addedHosts: ['https://api.example.com'], addedUiProxyRoutes: [], addedStorageNamespaces: [] });
+    expect(more.body.error.details).toEqual({ version: '2.0.0', addedCapabilities: ['cap:http.fetch'], addedHosts: ['https://api.example.com'], addedUiProxyRoutes: [], addedStorageNamespaces: [], addedSecretUses: [] });
     const pending = (await t.call('GET', `/api/v1/installs/${id}`)).body;
     expect(pending).toMatchObject({ version: '1.1.0', pendingVersion: '2.0.0' });
     const consented = await t.call('POST', `/api/v1/installs/${id}/upgrade`, { version: '2.0.0', consent: true });

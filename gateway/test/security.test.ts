@@ -251,18 +251,18 @@ describe('upgrades: every permission that grows needs consent', () => {
 describe('an upgrade that drops a secret key', () => {
   it('bumps secretsVersion in the same transaction, so the runner stops serving the removed secret at once', async () => {
     const secretSetting = (key: string) => ({ key, label: key, type: 'secret' });
-    const v1 = await sampleVariant('ticket-enricher', { name: 'com.acme.secrets-drop', version: '1.0.0', settings: [secretSetting('apiToken'), secretSetting('b')] });
-    const v2 = await sampleVariant('ticket-enricher', { name: 'com.acme.secrets-drop', version: '1.1.0', settings: [secretSetting('apiToken')] });
+    const v1 = await sampleVariant('misbehaving', { name: 'com.acme.secrets-drop', version: '1.0.0', ui: undefined, settings: [secretSetting('apiToken'), secretSetting('b')] });
+    const v2 = await sampleVariant('misbehaving', { name: 'com.acme.secrets-drop', version: '1.1.0', ui: undefined, settings: [secretSetting('apiToken')] });
     expect((await h.publish(v1)).status).toBe(201);
     expect((await h.publish(v2)).status).toBe(201);
     const { id } = (await t.call('POST', '/api/v1/extensions/install', { extension: 'com.acme.secrets-drop', version: '1.0.0' })).body;
     const set = await t.call('PUT', `/api/v1/installs/${id}/secrets`, { set: { apiToken: 'tok-1', b: 'dropped-secret-b' } });
-    const status = () => t.call('GET', '/api/ext/com.acme.secrets-drop/status');
-    expect([...(await status()).body.secretKeys].sort()).toEqual(['apiToken', 'b']);
+    const status = () => t.call('GET', '/api/ext/com.acme.secrets-drop/secret-keys');
+    expect([...(await status()).body.keys].sort()).toEqual(['apiToken', 'b']);
     const upgraded = await t.call('POST', `/api/v1/installs/${id}/upgrade`, { version: '1.1.0' });
     expect(upgraded.status).toBe(200);
     expect(upgraded.body.secretsVersion).toBe(set.body.secretsVersion + 1);
-    expect((await status()).body.secretKeys).toEqual(['apiToken']);
+    expect((await status()).body.keys).toEqual(['apiToken']);
   });
 });
 

@@ -32,6 +32,8 @@ const app = createRouter()
     ctx.log.warn(`the token is ${token}`, { token: token ?? 'none', wrapped: `[${token}]` });
     return jsonResponse(200, { logged: token !== undefined });
   })
+  // Which secrets are set (names only): tests use it to see what the runner serves after a change.
+  .get('/secret-keys', async (_req, ctx) => jsonResponse(200, { keys: await ctx.secrets.keys() }))
   .get('/fetch', async (req, ctx) => {
     // Fetches whatever it is told to: undeclared hosts, private addresses, metadata endpoints.
     try {

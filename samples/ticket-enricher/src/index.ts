@@ -8,14 +8,21 @@ interface Enrichment {
 
 const cacheKey = (id: string) => `ticket:${id}`;
 
-/** A secret that is missing or cannot be read is the admin's to fix: say so, never guess. */
-async function apiToken(ctx: Context) {
-  try {
-    return { token: await ctx.secrets.get('apiToken') };
-  } catch (err) {
-    if (err instanceof HostError && err.kind === 'unavailable') return { error: jsonResponse(503, { error: { code: 'SECRETS_UNAVAILABLE', message: 'the secret store is unavailable; retry shortly' } }) };
-    throw err;
+/**
+ * The API token is never read here (cap:secrets.use, not cap:secrets.get): the request carries a
+ * placeholder and the platform fills it in, only for the hosts the secret is bound to. A failed
+ * call says what an admin can fix.
+ */
+function apiCallFailed(ctx: Context, id: string, err: HostError) {
+  ctx.log.warn('enrichment API call failed', { ticketId: id, kind: err.kind, detail: err.detail ?? '' });
+  const detail = err.detail ?? '';
+  if (err.kind === 'denied' && /^secret apiToken is not set/.test(detail)) {
+    return jsonResponse(412, { error: { code: 'NOT_CONFIGURED', message: 'set the apiToken secret on the settings page' } });
   }
+  if (err.kind === 'transport' && /^secret apiToken is unavailable/.test(detail)) {
+    return jsonResponse(503, { error: { code: 'SECRETS_UNAVAILABLE', message: 'the secret store is unavailable; retry shortly' } });
+  }
+  return jsonResponse(502, { error: { code: 'UPSTREAM', message: `enrichment API call failed: ${err.kind}${detail ? ` (${detail})` : ''}` } });
 }
 
 const app = createRouter()
@@ -27,19 +34,12 @@ const app = createRouter()
       ctx.log.info('enrichment served from cache', { ticketId: id });
       return jsonResponse(200, { source: 'cache', revision: cached.revision.toString(), ...cached.value });
     }
-    const { token, error } = await apiToken(ctx);
-    if (error) return error;
-    if (!token) return jsonResponse(412, { error: { code: 'NOT_CONFIGURED', message: 'set the apiToken secret on the settings page' } });
-
     const base = String(ctx.config.apiBaseUrl);
     let res;
     try {
-      res = await ctx.http.fetch(`${base}/enrich/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, timeoutMs: 3000 });
+      res = await ctx.http.fetch(`${base}/enrich/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${ctx.secrets.ref('apiToken')}`, accept: 'application/json' }, timeoutMs: 3000 });
     } catch (err) {
-      if (err instanceof HostError) {
-        ctx.log.warn('enrichment API call failed', { ticketId: id, kind: err.kind });
-        return jsonResponse(502, { error: { code: 'UPSTREAM', message: `enrichment API call failed: ${err.kind}` } });
-      }
+      if (err instanceof HostError) return apiCallFailed(ctx, id, err);
       throw err;
     }
     if (!res.ok) return jsonResponse(502, { error: { code: 'UPSTREAM', message: `enrichment API answered ${res.status}` } });
@@ -63,14 +63,13 @@ const app = createRouter()
     return jsonResponse(200, { deleted });
   })
   .get('/status', async (_req, ctx) => {
-    let secretKeys: string[] | string;
+    let cachedTickets: number | string;
     try {
-      secretKeys = await ctx.secrets.keys();
+      cachedTickets = (await ctx.storage.list('cache', { limit: 1000 })).keys.length;
     } catch (err) {
-      secretKeys = err instanceof HostError ? `error: ${err.kind}` : 'error';
+      cachedTickets = err instanceof HostError ? `error: ${err.kind}` : 'error';
     }
-    const page = await ctx.storage.list('cache', { limit: 1000 });
-    return jsonResponse(200, { configured: Array.isArray(secretKeys) && secretKeys.includes('apiToken'), secretKeys, cachedTickets: page.keys.length });
+    return jsonResponse(200, { apiBaseUrl: String(ctx.config.apiBaseUrl), cachedTickets });
   });
 
 export const handler = app.handler();
