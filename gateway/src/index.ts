@@ -18,6 +18,8 @@ import type { Database } from './db/database.ts';
 import { ApiKeys } from './identity/api-keys.ts';
 import { Sessions } from './identity/sessions.ts';
 import { createTenant } from './identity/tenants.ts';
+import { CapabilityPolicy } from './operator/capability-policy.ts';
+import { operatorRoutes } from './operator/operator-routes.ts';
 import { requireServiceToken } from './identity/authenticate.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { InstallService } from './installs/install-service.ts';
@@ -74,7 +76,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     },
   });
   let installConfigCache: InstallConfigCache | undefined;
-  const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, extUiOrigin: config.extUiOrigin, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
+  const capabilityPolicy = new CapabilityPolicy({ knex, onChanged: (tenantId) => installConfigCache?.invalidateTenant(tenantId) });
+  const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, extUiOrigin: config.extUiOrigin, capabilityPolicy, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
   installConfigCache = new InstallConfigCache(installs, { ttlMs: config.installConfigCacheTtlMs });
   const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
 
@@ -109,6 +112,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     res.status(201).json(await createTenant(knex, apiKeys, String((req.body as { name?: unknown })?.name ?? '')));
   }));
   app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity, operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://'), publicOrigin: config.publicOrigin }));
+  app.use(operatorRoutes({ operatorToken: config.operatorToken, capabilityPolicy }));
   app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
   app.use(storageRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));

@@ -4,7 +4,7 @@
  * the URL and carry the capability of the API, and the install must still exist, be enabled
  * for the token's tenant, still be on the token's version and still hold the capability: declared
  * by that version's manifest and granted (`effectiveCapabilities`, the rule the token's `caps`
- * were minted by).
+ * were minted by), and not switched off by the operator.
  * A token lives until its deadline, so its `caps` alone would outlive a revocation. Every
  * callback route shares this one check; it reads the install row on each call rather than a
  * cache, so a revocation made through any replica holds from the next callback on.
@@ -101,13 +101,18 @@ export function executionTokenAuth(deps: { knex: Knex; executionKeys: ExecutionK
  */
 async function checkInstall(knex: Knex, declared: (versionId: string) => Promise<string[]>, claims: ExecutionClaims, capability: CapabilityId): Promise<void> {
   const [install, declaredByVersion] = await Promise.all([
-    knex('tenant_extension_install')
-      .where({ id: claims.installId, tenant_id: claims.tenantId })
-      .first('status', 'granted_capabilities', 'version_id') as Promise<{ status: string; granted_capabilities: unknown; version_id: string } | undefined>,
+    knex('tenant_extension_install as i')
+      .where({ 'i.id': claims.installId, 'i.tenant_id': claims.tenantId })
+      // The operator's switch, in the same statement: one round trip per callback.
+      .first('i.status', 'i.granted_capabilities', 'i.version_id', knex.raw(
+        `exists(select 1 from operator_disabled_capability d where d.capability = ? and (d.tenant_id is null or d.tenant_id = i.tenant_id)) as switched_off`,
+        [capability],
+      )) as Promise<{ status: string; granted_capabilities: unknown; version_id: string; switched_off: boolean } | undefined>,
     declared(claims.versionId),
   ]);
   if (!install || install.status !== 'enabled') throw new AlgaError('E_FORBIDDEN', 'the install is gone or disabled');
   if (install.version_id !== claims.versionId) throw new AlgaError('E_FORBIDDEN', 'the install has moved to another version since this request began');
+  if (install.switched_off) throw new AlgaError('E_FORBIDDEN', `the operator has switched off ${capability} for this tenant`);
   if (!effectiveCapabilities(declaredByVersion, stringList(install.granted_capabilities)).has(capability)) {
     throw new AlgaError('E_FORBIDDEN', `the install is no longer granted ${capability}`);
   }

@@ -33,6 +33,12 @@ export class InstallConfigCache {
     return (await this.cache.fetch(key))?.runtime ?? undefined;
   }
 
+  /** Every install of a tenant, or (`null`) of every tenant: after an operator switch. */
+  invalidateTenant(tenantId: string | null): void {
+    if (tenantId === null) { this.cache.clear(); return; }
+    for (const key of [...this.cache.keys()]) if (key.startsWith(`${tenantId}\u0000`)) this.cache.delete(key);
+  }
+
   /** The same install may be cached under its extension id and its name: drop every entry of it. */
   invalidate(tenantId: string, installId: string): void {
     for (const [key, entry] of this.cache.entries()) {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { AlgaError, alwaysGrantedCapabilities, hasGrowth, isCapabilityId, permissionGrowth } from '@alga-psa/extension-contracts';
 import type { Manifest } from '@alga-psa/extension-contracts/manifest';
+import { refuseDisabled } from '../operator/capability-policy.ts';
 import { defaultConfig, secretKeys, validateConfig, validateSecretKeys } from '@alga-psa/extension-contracts/settings';
 import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 import type { RegistryService } from '../registry/registry-service.ts';
@@ -72,6 +73,8 @@ export interface InstallServiceDeps {
   extUiOrigin?: string;
   /** Called after every committed write to an install. */
   onInstallChanged(tenantId: string, installId: string): void;
+  /** The operator's switches: what is switched off for a tenant (globally or for it). */
+  capabilityPolicy: { disabledFor(tenantId: string): Promise<ReadonlySet<string>> };
 }
 
 const installColumns = [
@@ -134,6 +137,7 @@ export class InstallService {
     const version = await this.pickVersion(registry.id, input.version);
     const manifest = version.manifest as Manifest;
     const grants = this.checkGrants(manifest, input.grants);
+    refuseDisabled(grants, await this.deps.capabilityPolicy.disabledFor(tenantId), `${registry.name}`);
     const id = randomUUID();
     try {
       await this.knex.transaction(async (trx) => {
@@ -212,6 +216,8 @@ export class InstallService {
     const addedCapabilities = growth.addedCapabilities;
     const stillDeclared = new Set<string>([...manifest.capabilities, ...alwaysGrantedCapabilities]);
     const grants = [...new Set([...[...granted].filter((c) => stillDeclared.has(c)), ...addedCapabilities])].sort();
+    // Only what the upgrade adds: a capability switched off after install keeps its grant (and answers denied).
+    refuseDisabled(addedCapabilities, await this.deps.capabilityPolicy.disabledFor(tenantId), `the upgrade to ${manifest.name}@${manifest.version}`);
     // Keep the config keys the new version still declares (and still accepts); defaults fill the rest.
     const declaredKeys = new Set(manifest.settings.map((s) => s.key));
     const carried = Object.fromEntries(Object.entries(current.config as Record<string, unknown>).filter(([k]) => declaredKeys.has(k)));
@@ -318,13 +324,17 @@ export class InstallService {
     const isUuid = /^[0-9a-f-]{36}$/i.test(extensionRef);
     const row = await this.baseQuery().where({ 'i.tenant_id': tenantId, ...(isUuid ? { 'r.id': extensionRef } : { 'r.name': extensionRef }) }).first();
     if (!row) return undefined;
-    const secrets = await this.knex('tenant_extension_install_secrets').where({ install_id: row.id }).select('key', 'ciphertext');
+    const [secrets, disabled] = await Promise.all([
+      this.knex('tenant_extension_install_secrets').where({ install_id: row.id }).select('key', 'ciphertext'),
+      this.deps.capabilityPolicy.disabledFor(tenantId),
+    ]);
     const manifest = row.manifest as Manifest;
     const hosts = (row.granted_http_hosts as string[] | null) ?? manifest.http?.allowedHosts ?? [];
     return {
       tenantId, installId: row.id, extensionId: row.registry_id, extensionName: row.extension_name, versionId: row.version_id,
       contentHash: row.content_hash, status: row.status, manifest, config: row.config, configVersion: row.config_version,
-      grantedCapabilities: row.granted_capabilities, httpAllowedHosts: hosts,
+      // What the operator switched off is not granted, whatever the install row says.
+      grantedCapabilities: (row.granted_capabilities as string[]).filter((c) => !disabled.has(c)), httpAllowedHosts: hosts,
       storageNamespaces: manifest.storage?.namespaces ?? null, uiProxyRoutes: manifest.uiProxy?.routes ?? [],
       secretsVersion: row.secrets_version, secretEnvelope: Object.fromEntries(secrets.map((s) => [s.key, s.ciphertext])),
       updatedAt: row.updated_at,

@@ -41,6 +41,7 @@ const steps: Array<{ file: string; tables: string[] }> = [
   { file: '005_sessions_and_name_prefixes.ts', tables: ['api_session', 'publisher_name_prefix'] },
   { file: '006_storage_usage_counts_keys.ts', tables: [] },
   { file: '007_log_content_hash.ts', tables: [] },
+  { file: '008_operator_capability_policy.ts', tables: ['operator_disabled_capability'] },
 ];
 const allTables = steps.flatMap((s) => s.tables);
 const sorted = (xs: string[]) => [...xs].sort();
@@ -71,7 +72,7 @@ describe('migrations', () => {
 
       await migrateLatest(db);
       expect(await tables(knex)).toEqual(sorted([...knexTables, ...allTables]));
-      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('007');
+      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('008');
 
       await rollbackAll(db);
       expect(await tables(knex)).toEqual(knexTables);
@@ -110,6 +111,7 @@ describe('schema contract', () => {
     },
     publisher: { id: [uuid, false], name: [text, false], created_at: [tstz, false] },
     publisher_name_prefix: { prefix: [text, false], publisher_id: [uuid, false], created_at: [tstz, false] },
+    operator_disabled_capability: { id: [uuid, false], tenant_id: [uuid, true], capability: [text, false], disabled_at: [tstz, false] },
     publisher_key: { id: [uuid, false], publisher_id: [uuid, false], kid: [text, false], public_key: [text, false], created_at: [tstz, false], revoked_at: [tstz, true] },
     extension_bundle: { content_hash: [text, false], size_bytes: [big, false], created_at: [tstz, false] },
     extension_registry: { id: [uuid, false], name: [text, false], publisher_id: [uuid, false], created_at: [tstz, false] },
@@ -162,7 +164,7 @@ describe('schema contract', () => {
         where n.nspname = current_schema()`,
     );
     const tenantTables = Object.keys(contract).filter((t) => 'tenant_id' in contract[t]);
-    expect(tenantTables).toHaveLength(9);
+    expect(tenantTables).toHaveLength(10);
     for (const table of tenantTables) {
       expect(rows.filter((r) => r.table_name === table).map((r) => r.first_column), table).toContain('tenant_id');
     }

@@ -29,6 +29,7 @@ export const errorCatalog = {
   E_INSTALL_DISABLED: { status: 404, message: 'extension is not installed or is disabled' },
   E_ENDPOINT_NOT_DECLARED: { status: 404, message: 'the extension does not declare this endpoint' },
   E_CAPABILITY_DENIED: { status: 403, message: 'the component needs a capability the install was not granted' },
+  E_CAPABILITY_DISABLED: { status: 403, message: 'the operator has switched off a capability this needs' },
   E_RATE_LIMITED: { status: 429, message: 'too many requests for this install' },
   E_QUOTA_EXCEEDED: { status: 507, message: 'the install has used up its storage quota' },
   E_HOST_UNAVAILABLE: { status: 503, message: 'the platform API is unreachable' },
