@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { SecretBackendConfig } from '@alga-psa/extension-host/secrets/secret-cipher';
 import type { ExternalRunnerContext } from './gateway-harness.ts';
 import { runnerMain } from './service-process.ts';
+import { freePort } from './gateway-harness.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
@@ -35,8 +36,16 @@ export interface ExternalRunnerOptions {
 }
 
 /** A harness `externalRunner`: spawns the runner on a free port and resolves once it listens. */
+export interface ExternalRunnerHandle {
+  url: string;
+  /** SIGTERM (a graceful drain), then SIGKILL after 5 s. */
+  close(): Promise<void>;
+  /** SIGKILL at once, as a crash or an OOM kill would: resolves when the process is gone. */
+  kill(): Promise<void>;
+}
+
 export function externalRunnerProcess(options: ExternalRunnerOptions = {}) {
-  return (ctx: ExternalRunnerContext): Promise<{ url: string; close(): Promise<void> }> => new Promise((resolve, reject) => {
+  return (ctx: ExternalRunnerContext): Promise<ExternalRunnerHandle> => new Promise((resolve, reject) => {
     // Only what an operator would set: nothing leaks in from the test process's environment.
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
@@ -75,6 +84,10 @@ export function externalRunnerProcess(options: ExternalRunnerOptions = {}) {
           await exited;
           clearTimeout(killer);
         },
+        async kill() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exited;
+        },
       });
     };
     for (const stream of [child.stdout, child.stderr]) {
@@ -93,4 +106,32 @@ export function externalRunnerProcess(options: ExternalRunnerOptions = {}) {
       reject(new Error(`runner process exited (${code ?? signal}) before listening:\n${output.slice(-4000)}`));
     });
   });
+}
+
+/**
+ * An external runner that a test can kill (SIGKILL) and start again on the same port, so the
+ * gateway, which is never restarted, finds it where it was.
+ *
+ * @example
+ *   const runner = restartableExternalRunner();
+ *   const h = await startGatewayHarness({ externalRunner: runner.externalRunner });
+ *   await runner.kill(); … await runner.restart();
+ */
+export function restartableExternalRunner(options: ExternalRunnerOptions = {}) {
+  let ctx: ExternalRunnerContext | undefined;
+  let port: number | undefined;
+  let current: ExternalRunnerHandle | undefined;
+  const spawnOnPort = () => externalRunnerProcess({ ...options, env: { ...options.env, RUNNER_PORT: String(port) } })(ctx!);
+  return {
+    async externalRunner(context: ExternalRunnerContext): Promise<{ url: string; close(): Promise<void> }> {
+      ctx = context;
+      port = await freePort();
+      current = await spawnOnPort();
+      return { url: current.url, close: () => current?.close() ?? Promise.resolve() };
+    },
+    kill: () => current!.kill(),
+    async restart(): Promise<void> {
+      current = await spawnOnPort();
+    },
+  };
 }

@@ -58,6 +58,8 @@ export interface GatewayHarnessOptions {
   externalRunner?: (ctx: ExternalRunnerContext) => Promise<{ url: string; close(): Promise<void> }>;
   /** Serve the admin console at /admin/ (default true; built once per run by test-setup/global.ts, cached). */
   adminWeb?: boolean;
+  /** A PostgreSQL server of the test's own (e.g. one it stops and starts); default ALGA_TEST_DATABASE_URL, else PGlite. */
+  databaseUrl?: string;
 }
 
 /** What an external runner needs to serve this harness's gateway. */
@@ -78,7 +80,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const dir = await mkdtemp(join(tmpdir(), 'alga-gw-test-'));
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(line); } });
-  const db = await openTestDatabase();
+  const db = await openTestDatabase(options.databaseUrl ?? process.env.ALGA_TEST_DATABASE_URL);
   const signer = await generateExecutionSigningKey(`gw-${randomUUID().slice(0, 8)}`);
   const executionKeys = await ExecutionKeys.fromJwks([signer.privateJwk], signer.kid);
   const bundleStore = new FileBundleStore(join(dir, 'bundles'));

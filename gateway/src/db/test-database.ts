@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { migrateLatest, openDatabase } from './database.ts';
 import type { Database } from './database.ts';
 
-/** For tests: PostgreSQL when env ALGA_TEST_DATABASE_URL is set (CI), else in-memory PGlite.
+/** For tests: PostgreSQL when env ALGA_TEST_DATABASE_URL is set (CI) or `url` is given, else in-memory PGlite.
  *  On PostgreSQL every call gets its own fresh schema (random name) so test files run in parallel; close() drops it. Migrations are applied. */
-export async function openTestDatabase(): Promise<Database> {
-  const url = process.env.ALGA_TEST_DATABASE_URL;
+export async function openTestDatabase(url = process.env.ALGA_TEST_DATABASE_URL): Promise<Database> {
   if (!url) {
     const db = await openDatabase();
     try {
