@@ -32,6 +32,7 @@ export const errorCatalog = {
   E_CAPABILITY_DISABLED: { status: 403, message: 'the operator has switched off a capability this needs' },
   E_RATE_LIMITED: { status: 429, message: 'too many requests for this install' },
   E_QUOTA_EXCEEDED: { status: 507, message: 'the install has used up its storage quota' },
+  E_STORE_FULL: { status: 507, message: 'the platform\'s storage is out of space' },
   E_HOST_UNAVAILABLE: { status: 503, message: 'the platform API is unreachable' },
   E_GUEST_TRAP: { status: 502, message: 'the extension failed while handling the request' },
   E_DEADLINE: { status: 504, message: 'the extension did not answer before its deadline' },

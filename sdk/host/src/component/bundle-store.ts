@@ -7,7 +7,7 @@
  *   const hash = await store.put(bytes);   // sha256 hex of bytes
  *   const again = await store.get(hash);   // Uint8Array | undefined
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AlgaError, contentHashPattern, sha256Hex } from '@alga-psa/extension-contracts';
@@ -35,11 +35,20 @@ export class FileBundleStore implements BundleStore {
     const hash = sha256Hex(bytes);
     const path = this.pathOf(hash);
     if (await this.has(hash)) return hash;
-    await mkdir(join(this.root, hash.slice(0, 2)), { recursive: true });
-    // Write-then-rename: a reader never sees a half-written bundle.
+    // Write-then-rename: a reader never sees a half-written bundle, and a failed write leaves nothing behind.
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    try {
+      await mkdir(join(this.root, hash.slice(0, 2)), { recursive: true });
+      await writeFile(tmp, bytes);
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new AlgaError('E_STORE_FULL', `the bundle store (${this.root}) is out of space: nothing was stored; free or grow its volume, then publish again`);
+      }
+      throw err;
+    }
     return hash;
   }
 

@@ -13,8 +13,8 @@ import { transpileOffThread } from './off-thread-transpile.ts';
 
 const jcoVersion = installedPackageVersion('@bytecodealliance/jco-transpile', import.meta.url);
 
-/** Bump when the glue rewrite or transpile options change: old cache entries are then ignored. */
-const pipelineRevision = 3;
+/** Bump when the glue rewrite, transpile options or entry format change: old cache entries are then ignored. */
+const pipelineRevision = 4;
 export const toolchainVersion = `jco-transpile@${jcoVersion}+alga.${pipelineRevision}`;
 
 export interface TranspiledComponent {
@@ -28,6 +28,9 @@ export interface TranspiledComponent {
 }
 
 export interface CacheMeta { imports: string[]; exports: string[]; coreFiles: string[] }
+
+/** meta.json: the component's metadata and the sha256 of every file the entry holds. */
+interface CacheEntryMeta extends CacheMeta { files: Record<string, string> }
 
 export interface TranspileOptions {
   /**
@@ -67,7 +70,8 @@ export class TranspileCache {
 
   private async load(contentHash: string, component: () => Promise<Uint8Array>, options: TranspileOptions): Promise<TranspiledComponent> {
     const dir = this.dirFor(contentHash);
-    const cached = await readMeta(dir);
+    // An entry that fails its checksums (a torn write, a bad disk, a hand edit) is rebuilt.
+    const cached = await readVerifiedMeta(dir);
     if (cached) return { dir, glueFile: join(dir, glueName), ...cached };
     const bytes = await component();
     const meta = options.offThread ? await transpileOffThread(dir, bytes) : await transpileInto(dir, bytes);
@@ -84,7 +88,8 @@ export async function transpileInto(dir: string, bytes: Uint8Array): Promise<Cac
     await mkdir(dirname(join(tmp, name)), { recursive: true });
     await writeFile(join(tmp, name), data);
   }
-  await writeFile(join(tmp, 'meta.json'), JSON.stringify(result.meta));
+  const files = Object.fromEntries(Object.entries(result.files).map(([name, data]) => [name, sha256(data)]));
+  await writeFile(join(tmp, 'meta.json'), JSON.stringify({ ...result.meta, files } satisfies CacheEntryMeta));
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir).catch(async (err) => {
     // Another process won the race with an identical result: keep theirs.
@@ -94,9 +99,24 @@ export async function transpileInto(dir: string, bytes: Uint8Array): Promise<Cac
   return result.meta;
 }
 
-async function readMeta(dir: string): Promise<CacheMeta | undefined> {
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The entry's metadata, if the entry is whole: meta.json parses, names the glue and every core
+ * file, and every file it lists has the sha256 it recorded. Anything else is a miss (the caller
+ * transpiles again and replaces the entry). Hashing a componentize-js entry (~12 MB) costs
+ * 10-25 ms, once per component per process (the runner keeps the compiled module).
+ */
+async function readVerifiedMeta(dir: string): Promise<CacheMeta | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Partial<CacheEntryMeta>;
+    const files = meta.files;
+    if (!files || typeof files !== 'object' || !Array.isArray(meta.coreFiles) || !Array.isArray(meta.imports) || !Array.isArray(meta.exports)) return undefined;
+    if (!Object.hasOwn(files, glueName) || !meta.coreFiles.every((f) => Object.hasOwn(files, f))) return undefined;
+    for (const [name, digest] of Object.entries(files)) {
+      if (sha256(await readFile(join(dir, name))) !== digest) return undefined;
+    }
+    return { imports: meta.imports, exports: meta.exports, coreFiles: meta.coreFiles };
   } catch {
     return undefined;
   }
