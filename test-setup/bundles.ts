@@ -18,14 +18,15 @@ export function helloVariant(manifest: Record<string, unknown>, ui?: Record<stri
 }
 
 /** A gzipped tar with arbitrary entry paths (e.g. `../evil`), built with tar's own header encoder. */
-export function rawTarGz(entries: Array<{ path: string; data: string | Uint8Array; type?: 'File' | 'SymbolicLink'; linkpath?: string }>): Uint8Array {
+export function rawTarGz(entries: Array<{ path: string; data: string | Uint8Array; type?: 'File' | 'SymbolicLink' | 'Link'; linkpath?: string }>): Uint8Array {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const data = Buffer.from(e.data);
-    const header = new tar.Header({ path: e.path, type: e.type ?? 'File', size: e.type === 'SymbolicLink' ? 0 : data.length, mode: 0o644, mtime: new Date(0), linkpath: e.linkpath });
+    const isLink = e.type === 'SymbolicLink' || e.type === 'Link';
+    const header = new tar.Header({ path: e.path, type: e.type ?? 'File', size: isLink ? 0 : data.length, mode: 0o644, mtime: new Date(0), linkpath: e.linkpath });
     header.encode();
     blocks.push(header.block!);
-    if (e.type !== 'SymbolicLink') {
+    if (!isLink) {
       blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
     }
   }

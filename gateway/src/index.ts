@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { pino, type Logger } from 'pino';
-import { defaultBundleLimits, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
+import { answerClientErrors, defaultBundleLimits, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
 import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import type { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
 import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
@@ -137,6 +137,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     async listen(port = config.port, host = config.host) {
       // Bounded headers and body (GATEWAY_*_TIMEOUT_MS): a slow client cannot hold a connection for Node's 60 s / 300 s defaults.
       const server = createServer(httpServerTimeoutOptions(config), app);
+      // Requests the HTTP parser refuses get the platform's JSON error shape too.
+      answerClientErrors(server);
       server.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
       servers.push(server);

@@ -77,7 +77,7 @@ describe('oversized bodies', () => {
   it('a body that is not JSON on a JSON route still says so', async () => {
     const res = await t.call('PUT', `/api/v1/installs/${installId}/settings`, '{nope', { 'content-type': 'application/json' });
     expect(res.status).toBe(400);
-    expect(res.body.error.message).toMatch(/not valid JSON/);
+    expect(res.body.error.message).toMatch(/must be a JSON object or array/);
   });
 });
 

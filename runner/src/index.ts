@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
-import { executionTokenClockToleranceSec, executionTokenVerifier, httpServerTimeoutOptions, prepareTokenVerifier } from '@alga-psa/extension-contracts';
+import { answerClientErrors, executionTokenClockToleranceSec, executionTokenVerifier, httpServerTimeoutOptions, prepareTokenVerifier } from '@alga-psa/extension-contracts';
 import { readRunnerTls, type RunnerConfig } from './config.ts';
 import { FileBundleStore, type BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
@@ -144,6 +144,8 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
       const server: Server = tls
         ? createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, listener)
         : createHttpServer(timeouts, listener);
+      // Requests the HTTP parser refuses get the platform's JSON error shape too.
+      answerClientErrors(server);
       server.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
       servers.push(server);

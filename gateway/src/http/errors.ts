@@ -15,7 +15,8 @@ export function toAlgaError(err: unknown): AlgaError {
   if (isInvalidInput(err)) return new AlgaError('E_BAD_REQUEST', 'the request contains a value that cannot be stored or looked up (e.g. a NUL byte or a malformed id)');
   const { status, type, limit } = (err ?? {}) as { status?: number; type?: string; limit?: number };
   if (status === 413) return new AlgaError('E_BODY_TOO_LARGE', limit ? `the request body is larger than this route's ${limit}-byte limit` : undefined);
-  if (type === 'entity.parse.failed') return new AlgaError('E_BAD_REQUEST', 'request body is not valid JSON');
+  // express.json is strict: a bare string, number, boolean or null at the top is refused too.
+  if (type === 'entity.parse.failed') return new AlgaError('E_BAD_REQUEST', 'request body must be a JSON object or array');
   if (err instanceof URIError) return new AlgaError('E_BAD_REQUEST', 'the URL has an invalid percent-encoding');
   if (status && status >= 400 && status < 500) return new AlgaError('E_BAD_REQUEST', type === 'encoding.unsupported' || type === 'charset.unsupported' ? 'unsupported request body encoding' : 'malformed request');
   return new AlgaError('E_INTERNAL');

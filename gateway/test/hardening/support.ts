@@ -75,14 +75,14 @@ export interface LoadResult {
 
 /**
  * `clients` concurrent clients, each sending its next request as soon as the previous one is
- * answered, until `durationMs` has passed (closed loop: a stalled system slows the load down
- * instead of piling it up). `send` checks the answer against its own request.
+ * answered, until `durationMs` has passed or `signal` aborts (closed loop: a stalled system
+ * slows the load down instead of piling it up). `send` checks the answer against its own request.
  */
-export async function runLoad(opts: { clients: number; durationMs: number; send(client: number, seq: number): Promise<Outcome> }): Promise<LoadResult> {
+export async function runLoad(opts: { clients: number; durationMs: number; signal?: AbortSignal; send(client: number, seq: number): Promise<Outcome> }): Promise<LoadResult> {
   const started = performance.now();
   const samples: Sample[] = [];
   await Promise.all(Array.from({ length: opts.clients }, async (_, client) => {
-    for (let seq = 0; performance.now() - started < opts.durationMs; seq++) {
+    for (let seq = 0; performance.now() - started < opts.durationMs && !opts.signal?.aborted; seq++) {
       const t0 = performance.now();
       let outcome: Outcome;
       try {

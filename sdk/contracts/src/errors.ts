@@ -14,6 +14,8 @@ export const errorCatalog = {
   E_NAME_RESERVED: { status: 403, message: 'the extension name is under a prefix reserved for another publisher' },
   E_BAD_REQUEST: { status: 400, message: 'malformed request' },
   E_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than this route accepts' },
+  E_HEADERS_TOO_LARGE: { status: 431, message: 'the request headers are larger than the server accepts' },
+  E_REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive in time' },
   E_VALIDATION: { status: 400, message: 'validation failed' },
   E_NOT_FOUND: { status: 404, message: 'not found' },
   E_BUNDLE_NOT_FOUND: { status: 404, message: 'bundle not found' },

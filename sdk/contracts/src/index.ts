@@ -8,6 +8,7 @@ export * from './bundle-signature.ts';
 export * from './read-capped.ts';
 export * from './runtime-mode.ts';
 export * from './http-server-timeouts.ts';
+export * from './http-client-errors.ts';
 export * from './ui-proxy-route.ts';
 export * from './wire/execute.ts';
 export * from './ext-ui-policy.ts';

@@ -157,6 +157,8 @@ export function checkSettingValue(field: SettingField, value: unknown): string |
       if (typeof value !== 'string') return 'must be a string';
       const max = field.type === 'text' ? TEXT_MAX_LENGTH : TEXTAREA_MAX_LENGTH;
       if (value.length > max) return `must be at most ${max} characters`;
+      // PostgreSQL's jsonb cannot hold U+0000, and no setting needs it: refused here, by name.
+      if (value.includes('\u0000')) return 'must not contain NUL characters';
       if (field.type === 'text' && field.pattern !== undefined) {
         let re: RegExp;
         try {
