@@ -4,7 +4,7 @@
  * its own request, and the figures each file reports (printed as `[hardening] …` lines and
  * written to `bench-results/hardening/<file>.json`, which the issue notes quote).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -40,6 +40,19 @@ export async function expectNoSecretAnywhere(h: GatewayHarness, secrets: readonl
     }
   }
   return { places: Object.keys(places).length, found };
+}
+
+/**
+ * The shared PostgreSQL server's own log, when the suite runs on one (CI: Debian's cluster logs
+ * to /var/log/postgresql) and this process may read it; undefined otherwise.
+ */
+export async function sharedPostgresServerLog(): Promise<string | undefined> {
+  if (!process.env.ALGA_TEST_DATABASE_URL) return undefined;
+  const dir = '/var/log/postgresql';
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^postgresql-.*\.log$/.test(f));
+  const texts = await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8').catch(() => undefined)));
+  const readable = texts.filter((t): t is string => t !== undefined);
+  return readable.length > 0 ? readable.join('\n') : undefined;
 }
 
 export interface Outcome {
