@@ -60,6 +60,8 @@ export interface GatewayHarnessOptions {
   adminWeb?: boolean;
   /** A PostgreSQL server of the test's own (e.g. one it stops and starts); default ALGA_TEST_DATABASE_URL, else PGlite. */
   databaseUrl?: string;
+  /** Execution keys in a file (`<dir>/execution-keys.json`) that `reloadKeys` reads again, as in production (key-rotation tests). */
+  executionKeysFile?: boolean;
 }
 
 /** What an external runner needs to serve this harness's gateway. */
@@ -82,7 +84,9 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(line); } });
   const db = await openTestDatabase(options.databaseUrl ?? process.env.ALGA_TEST_DATABASE_URL);
   const signer = await generateExecutionSigningKey(`gw-${randomUUID().slice(0, 8)}`);
-  const executionKeys = await ExecutionKeys.fromJwks([signer.privateJwk], signer.kid);
+  const executionKeys = options.executionKeysFile
+    ? await ExecutionKeys.load(join(dir, 'execution-keys.json'), { createIfMissing: true })
+    : await ExecutionKeys.fromJwks([signer.privateJwk], signer.kid);
   const bundleStore = new FileBundleStore(join(dir, 'bundles'));
   const transpileCache = new TranspileCache(join(process.cwd(), '.alga-cache', 'transpile'));
   const secrets = options.secrets ?? { backend: 'local', keyringFile: join(dir, 'keyring.json'), createIfMissing: true };

@@ -20,6 +20,7 @@ import { Sessions } from './identity/sessions.ts';
 import { createTenant } from './identity/tenants.ts';
 import { CapabilityPolicy } from './operator/capability-policy.ts';
 import { operatorRoutes } from './operator/operator-routes.ts';
+import { reencryptSecrets } from './operator/secrets-reencrypt.ts';
 import { requireServiceToken } from './identity/authenticate.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { InstallService } from './installs/install-service.ts';
@@ -112,7 +113,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     res.status(201).json(await createTenant(knex, apiKeys, String((req.body as { name?: unknown })?.name ?? '')));
   }));
   app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity, operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://'), publicOrigin: config.publicOrigin }));
-  app.use(operatorRoutes({ operatorToken: config.operatorToken, capabilityPolicy }));
+  const reloadKeys = async () => {
+    const executionKeys = await deps.executionKeys.reload();
+    await deps.secretCipher.reload?.();
+    logger.info({ executionKeys, secrets: deps.secretCipher.describeWriter?.() }, 'keys reloaded');
+    return { executionKeys, secrets: { writer: deps.secretCipher.describeWriter?.() ?? deps.secretCipher.algorithm } };
+  };
+  const reencrypt = async () => {
+    const report = await reencryptSecrets({ knex, secretCipher: deps.secretCipher, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
+    logger.info({ ...report, failed: report.failed.length }, 'secrets re-encrypted');
+    return report;
+  };
+  app.use(operatorRoutes({ operatorToken: config.operatorToken, capabilityPolicy, reloadKeys, reencryptSecrets: reencrypt }));
   app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
   app.use(storageRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
@@ -134,6 +146,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   return {
     app, logger, knex, apiKeys, sessions, registry, installs, installConfigCache, auditLog, guestLog, executionKeys: deps.executionKeys,
     createTenant: (name: string) => createTenant(knex, apiKeys, name),
+    /** Key rotation: the execution-token keys file and the keyring file read again (SIGHUP, POST /api/v1/operator/keys/reload). */
+    reloadKeys,
     async listen(port = config.port, host = config.host) {
       // Bounded headers and body (GATEWAY_*_TIMEOUT_MS): a slow client cannot hold a connection for Node's 60 s / 300 s defaults.
       const server = createServer(httpServerTimeoutOptions(config), app);

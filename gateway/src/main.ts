@@ -121,6 +121,18 @@ const gateway = await createGateway({ ...config, runnerUrl }, { db, secretCipher
 
 const demo = development ? await seedDemo() : undefined;
 const { url } = await gateway.listen();
+// Key rotation (README "Key rotation"): SIGHUP reads the execution-token keys and the keyring
+// again, and the in-process runner trusts the new public keys. A file that does not load changes nothing.
+process.on('SIGHUP', () => {
+  void (async () => {
+    try {
+      await gateway.reloadKeys();
+      runner?.trustKeys(executionKeys.publicJwks());
+    } catch (err) {
+      gateway.logger.error({ err: (err as Error).message }, 'SIGHUP: keys not reloaded; the ones in use stay');
+    }
+  })();
+});
 // Handlers before the announcement: whoever waits for it may signal at once.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -6,6 +6,7 @@
  *   const { url } = await runner.listen();
  *   await runner.close();
  */
+import type { JWK } from 'jose';
 import v8 from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -42,6 +43,12 @@ export interface Runner {
   logger: Logger;
   /** Compile a component, run its warm-up call and make instances ready (what `POST /v1/prepare` does). */
   prepare(contentHash: string): Promise<PrepareResult>;
+  /**
+   * Key rotation: the gateway public keys tokens are verified with from now on (a new key added
+   * before the gateway signs with it; an old one dropped once it no longer does). SIGHUP in
+   * `main.ts` reads RUNNER_TRUSTED_KEYS again and calls this.
+   */
+  trustKeys(keys: JWK[]): void;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
 }
@@ -114,16 +121,18 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
   await pool.start();
   ready = true;
   const secretCache = options.secretCipher ? new SecretCache(options.secretCipher, { ttlMs: config.secretsCacheTtlMs }) : undefined;
+  // Swapped whole by trustKeys: a request verifies against one set, the old or the new.
+  let verifiers = verifiersFor(config.trustedKeys);
   const executeService = new ExecuteService({
     config, loader, pool, metrics, logger,
-    verifyToken: executionTokenVerifier({ keys: config.trustedKeys, clockToleranceSec: executionTokenClockToleranceSec }),
+    verifyToken: (token) => verifiers.execution(token),
     replayCache: new ReplayCache({ max: config.replayCacheMax, clockToleranceMs: executionTokenClockToleranceSec * 1000 }),
     operator: operatorSettings(config), services: { secretCache },
   });
   const app = createRunnerApp({ metrics, pool, isReady: () => ready });
   const prepareService = new PrepareService({
     config, loader, pool, logger,
-    verifyToken: prepareTokenVerifier({ keys: config.trustedKeys, clockToleranceSec: executionTokenClockToleranceSec }),
+    verifyToken: (token) => verifiers.prepare(token),
   });
   const listener = jsonPostListener({
     '/v1/execute': async (authorization, body) => {
@@ -136,6 +145,10 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
   return {
     app, loader, pool, logger, secretCache,
     prepare: (contentHash) => prepareService.prepare(contentHash),
+    trustKeys(keys) {
+      verifiers = verifiersFor(keys);
+      logger.info({ kids: keys.map((k) => k.kid) }, 'execution-token keys trusted');
+    },
     async listen(port = config.port, host = config.host) {
       // With a client CA, the handshake itself refuses a client without a certificate it signed:
       // no request from such a peer ever reaches express.
@@ -157,5 +170,13 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       await pool.close();
     },
+  };
+}
+
+function verifiersFor(keys: JWK[]) {
+  if (keys.length === 0) throw new Error('at least one trusted execution-token key is needed');
+  return {
+    execution: executionTokenVerifier({ keys, clockToleranceSec: executionTokenClockToleranceSec }),
+    prepare: prepareTokenVerifier({ keys, clockToleranceSec: executionTokenClockToleranceSec }),
   };
 }

@@ -20,6 +20,19 @@ const secretCipher = await createSecretCipher(secrets).catch((err: unknown) => r
 const { createRunner } = await import('./index.ts');
 const runner = await createRunner(config, { secretCipher });
 const { url } = await runner.listen();
+// Key rotation (README "Key rotation"): SIGHUP reads RUNNER_TRUSTED_KEYS (a file) and the keyring
+// again. A file that does not load changes nothing: the keys in use stay.
+process.on('SIGHUP', () => {
+  void (async () => {
+    try {
+      const keys = runnerConfigFromEnv().trustedKeys;
+      await secretCipher.reload?.();
+      runner.trustKeys(keys);
+    } catch (err) {
+      runner.logger.error({ err: (err as Error).message }, 'SIGHUP: keys not reloaded; the ones in use stay');
+    }
+  })();
+});
 // Handlers before the announcement: whoever waits for it may signal at once.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void runner.close().then(() => process.exit(0)));
 runner.logger.info({ url, mode: runtimeMode(process.env), workers: config.workers, isolation: config.isolation, secrets: secretCipher.algorithm }, 'runner listening');

@@ -70,12 +70,17 @@ export interface ExecutionTokenAuthOptions {
 
 export function executionTokenAuth(deps: { knex: Knex; executionKeys: ExecutionKeys }, capability: CapabilityId, options: ExecutionTokenAuthOptions = {}): RequestHandler {
   let verify: ExecutionTokenVerifier | undefined;
+  let generation = -1;
   const declared = declaredCapabilities(deps.knex);
   return route(async (req, res, next) => {
-    verify ??= rememberingVerifier(executionTokenVerifier({ keys: deps.executionKeys.publicJwks() }));
+    // Built again after a key rotation (ExecutionKeys.reload): tokens of a retired key stop verifying.
+    if (generation !== deps.executionKeys.generation) {
+      verify = rememberingVerifier(executionTokenVerifier({ keys: deps.executionKeys.publicJwks() }));
+      generation = deps.executionKeys.generation;
+    }
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     if (!m) throw new AlgaError('E_AUTH', 'execution token required');
-    const claims = await verify(m[1]);
+    const claims = await verify!(m[1]);
     if (claims.installId !== req.params.installId) throw new AlgaError('E_FORBIDDEN', 'the execution token was issued for another install');
     if (!claims.capabilities.includes(capability)) throw new AlgaError('E_FORBIDDEN', `the install was not granted ${capability}`);
     const check = checkInstall(deps.knex, declared, claims, capability);

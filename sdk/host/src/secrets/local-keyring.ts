@@ -56,6 +56,18 @@ export function rotateKeyring(keyring: Keyring): Keyring {
   return { active: kid, keys: { ...keyring.keys, [kid]: randomBytes(KEY_BYTES).toString('base64') } };
 }
 
+/**
+ * A new keyring without `kid`, once every value encrypted with it has been re-encrypted (the
+ * re-encrypt step of a rotation); never the active kid. The input is not modified.
+ */
+export function retireKeyringKid(keyring: Keyring, kid: string): Keyring {
+  if (keyring.active === kid) throw new AlgaError('E_VALIDATION', `${kid} is the active kid: rotate first`);
+  if (!Object.hasOwn(keyring.keys, kid)) throw new AlgaError('E_VALIDATION', `no kid ${kid} in the keyring`);
+  const keys = { ...keyring.keys };
+  delete keys[kid];
+  return { active: keyring.active, keys };
+}
+
 /** Validates the file's JSON shape. Messages name kids and fields, never key material. */
 export function parseKeyring(raw: unknown, source = 'keyring'): Keyring {
   const invalid = (why: string) => new AlgaError('E_SECRETS_UNAVAILABLE', `${source} is invalid: ${why}`);

@@ -41,6 +41,16 @@ export interface SecretCipher {
   encrypt(scope: SecretScope, entries: Record<string, string>): Promise<Record<string, EncryptedSecret>>;
   /** Decrypts an envelope key -> ciphertext; dispatches by prefix, so an envelope may mix local: and vault: values (after a backend switch) if both are configured. */
   decrypt(scope: SecretScope, envelope: Record<string, string>, signal?: AbortSignal): Promise<DecryptResult>;
+  /**
+   * Key rotation: each value under the backend's current key (the keyring's active kid; Vault's
+   * latest key version), so an old key can be retired. Values it cannot re-encrypt are in
+   * `failed` and unchanged.
+   */
+  reencrypt?(scope: SecretScope, envelope: Record<string, string>): Promise<{ sealed: Record<string, EncryptedSecret>; failed: string[] }>;
+  /** Key rotation: read the keyring file(s) again (a new active kid, a retired one); Vault needs nothing. */
+  reload?(): Promise<void>;
+  /** What new values are encrypted with: `local:<kid>` or `vault:<mount>/<key>`. */
+  describeWriter?(): string;
 }
 
 export type SecretBackendConfig =
@@ -56,15 +66,45 @@ export const DEFAULT_KEYRING_FILE = './data/keyring.json';
 /** Encrypts with the configured backend; decrypts with whichever configured backend each value's prefix names. */
 class DispatchingSecretCipher implements SecretCipher {
   readonly algorithm: EncryptedSecret['algorithm'];
-  readonly #writer: LocalKeyringCipher | VaultTransitCipher;
-  readonly #local: LocalKeyringCipher | undefined;
+  #writer: LocalKeyringCipher | VaultTransitCipher;
+  #local: LocalKeyringCipher | undefined;
   readonly #vault: VaultTransitCipher | undefined;
+  readonly #keyringFile: string | undefined;
 
-  constructor(writer: LocalKeyringCipher | VaultTransitCipher, local: LocalKeyringCipher | undefined, vault: VaultTransitCipher | undefined) {
+  constructor(writer: LocalKeyringCipher | VaultTransitCipher, local: LocalKeyringCipher | undefined, vault: VaultTransitCipher | undefined, keyringFile: string | undefined) {
     this.#writer = writer;
     this.#local = local;
     this.#vault = vault;
+    this.#keyringFile = keyringFile;
     this.algorithm = writer.algorithm;
+  }
+
+  describeWriter(): string {
+    return this.#writer instanceof LocalKeyringCipher ? `local:${this.#writer.activeKid}` : `vault:${this.#writer.keyRef}`;
+  }
+
+  async reload(): Promise<void> {
+    if (!this.#keyringFile || !this.#local) return;
+    // Validated before anything is swapped: a broken file leaves the keys in use as they were.
+    const local = new LocalKeyringCipher(await loadKeyring(this.#keyringFile, { createIfMissing: false }));
+    if (this.#writer === this.#local) this.#writer = local;
+    this.#local = local;
+  }
+
+  /**
+   * Decrypted (with whichever backend and kid each value names) and encrypted again by the writer;
+   * the plaintexts are wiped at once. Not Vault's `rewrap`: it takes no `associated_data`
+   * (VAULT-TRANSIT.md §5), so it cannot open values bound to their tenant, install and key name.
+   */
+  async reencrypt(scope: SecretScope, envelope: Record<string, string>): Promise<{ sealed: Record<string, EncryptedSecret>; failed: string[] }> {
+    const opened = await this.decrypt(scope, envelope);
+    try {
+      const plain: Record<string, string> = {};
+      for (const key of opened.values.keys()) plain[key] = opened.values.get(key)!;
+      return { sealed: Object.keys(plain).length > 0 ? await this.#writer.encrypt(scope, plain) : {}, failed: opened.failed };
+    } finally {
+      opened.values.wipe();
+    }
   }
 
   encrypt(scope: SecretScope, entries: Record<string, string>): Promise<Record<string, EncryptedSecret>> {
@@ -107,12 +147,12 @@ class DispatchingSecretCipher implements SecretCipher {
 export async function createSecretCipher(config: SecretBackendConfig): Promise<SecretCipher> {
   if (config.backend === 'local') {
     const local = new LocalKeyringCipher(await loadKeyring(config.keyringFile, { createIfMissing: config.createIfMissing ?? false }));
-    return new DispatchingSecretCipher(local, local, undefined);
+    return new DispatchingSecretCipher(local, local, undefined, config.keyringFile);
   }
   if (config.backend === 'vault') {
     const vault = new VaultTransitCipher(config);
     const local = config.keyringFile ? new LocalKeyringCipher(await loadKeyring(config.keyringFile, { createIfMissing: false })) : undefined;
-    return new DispatchingSecretCipher(vault, local, vault);
+    return new DispatchingSecretCipher(vault, local, vault, config.keyringFile);
   }
   throw new AlgaError('E_SECRETS_UNAVAILABLE', `unknown secrets backend "${String((config as { backend?: unknown }).backend)}"`);
 }
