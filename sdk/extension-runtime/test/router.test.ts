@@ -126,6 +126,15 @@ describe('ctx host calls', () => {
     expect(json(await app.handle(req('GET', '/')))).toEqual({ a: '1', error: ['storage', 'quota-exceeded', 'total bytes'] });
   });
 
+  it('secrets.ref gives the placeholder the host fills in (cap:secrets.use), and refuses anything that is not a setting key', async () => {
+    resetHost({});
+    const app = createRouter().get('/', (_r, ctx) => {
+      const refused = ['', 'a b', '1abc', 'x}}{{secret:y', 'a'.repeat(65)].map((k) => { try { ctx.secrets.ref(k); return 'accepted'; } catch (err) { return err instanceof TypeError ? 'TypeError' : String(err); } });
+      return jsonResponse(200, { ref: ctx.secrets.ref('apiToken'), dotted: ctx.secrets.ref('api.v2-token_1'), refused });
+    });
+    expect(json(await app.handle(req('GET', '/')))).toEqual({ ref: '{{secret:apiToken}}', dotted: '{{secret:api.v2-token_1}}', refused: Array(5).fill('TypeError') });
+  });
+
   it('storage round-trips JSON values with revisions, and a stale revision is a conflict', async () => {
     resetHost({ storage: new Map() });
     const app = createRouter().get('/', async (_r, ctx) => {
