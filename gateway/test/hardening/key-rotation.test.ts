@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeBodyDigest, generatePublisherKey, signBundle } from '@alga-psa/extension-contracts';
 import { loadKeyring } from '@alga-psa/extension-host/secrets/local-keyring';
-import { operatorCaller, startGatewayHarness, type Caller, type GatewayHarness } from '../../test-setup/gateway-harness.ts';
-import { helloVariant, sampleVariant } from '../../test-setup/bundles.ts';
-import { startVaultTransitServer, type VaultTransitServer } from '../../test-setup/vault-transit-server.ts';
-import { activateExecutionKey, addExecutionKey, executionPublicJwks, ExecutionKeys, retireExecutionKey } from '../src/proxy/execution-keys.ts';
-import { echoThrough, runLoad, summary, type LoadResult } from './hardening/support.ts';
+import { operatorCaller, startGatewayHarness, type Caller, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
+import { helloVariant, sampleVariant } from '../../../test-setup/bundles.ts';
+import { startVaultTransitServer, type VaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
+import { activateExecutionKey, addExecutionKey, executionPublicJwks, ExecutionKeys, retireExecutionKey } from '../../src/proxy/execution-keys.ts';
+import { echoThrough, runLoad, summary, type LoadResult } from './support.ts';
 
 const ENRICHER = 'com.alga.samples.ticket-enricher';
 const TOKEN = 'tok_rotation_3Fq8Lm2Zx7';
