@@ -17,7 +17,9 @@ import { operatorCaller, startGatewayHarness, type Caller, type GatewayHarness }
 import { helloVariant, sampleVariant } from '../../../test-setup/bundles.ts';
 import { startVaultTransitServer, type VaultTransitServer } from '../../../test-setup/vault-transit-server.ts';
 import { activateExecutionKey, addExecutionKey, executionPublicJwks, ExecutionKeys, retireExecutionKey } from '../../src/proxy/execution-keys.ts';
-import { echoThrough, runLoad, summary, type LoadResult } from './support.ts';
+import { echoThrough, report, runLoad, summary, type LoadResult } from './support.ts';
+
+const FILE = 'key-rotation';
 
 const ENRICHER = 'com.alga.samples.ticket-enricher';
 const TOKEN = 'tok_rotation_3Fq8Lm2Zx7';
@@ -109,6 +111,7 @@ describe('key rotation, local keyring (no request fails during any step)', () =>
       await pause(200);
     });
     expectNoFailure(result);
+    report(FILE, 'requests during the execution-token signing key rotation', summary(result));
     expect(h.gateway.executionKeys.kid).toBe(newKid);
     // The retired key is refused by the runner and by the gateway's callbacks.
     const claims = {
@@ -161,6 +164,7 @@ describe('key rotation, local keyring (no request fails during any step)', () =>
       await pause(200);
     });
     expectNoFailure(result);
+    report(FILE, 'requests during the local keyring kid rotation', summary(result));
     expect(await rowKid()).toBe(newKid);
     // New writes use the new kid, and the retired kid no longer decrypts anything.
     await env.t.call('PUT', `/api/v1/installs/${env.enricher.id}/secrets`, { set: { apiToken: TOKEN } });
@@ -181,6 +185,7 @@ describe('key rotation, local keyring (no request fails during any step)', () =>
       expect((await operator('DELETE', `/api/v1/registry/keys/${oldKeyId}`)).status).toBe(204);
     });
     expectNoFailure(result);
+    report(FILE, 'requests during the publisher key rotation', summary(result));
     const refused = await h.publish(await helloVariant({ name: 'com.alga.samples.hello', version: '1.2.0' }));
     expect(refused.status).toBe(401);
     expect((await refused.json()).error.code).toBe('E_AUTH');
@@ -198,6 +203,7 @@ describe('key rotation, local keyring (no request fails during any step)', () =>
       expect(revoked.status).toBe(204);
     });
     expectNoFailure(result);
+    report(FILE, 'requests during the API key rotation', summary(result));
     expect((await fetch(`${h.url}/api/v1/installs`, { headers: { authorization: `Bearer ${oldKey}` } })).status).toBe(401);
     expect((await fetch(`${h.url}/api/v1/installs`, { headers: { authorization: `Bearer ${env.client.key}` } })).status).toBe(200);
   });
@@ -231,6 +237,7 @@ describe('key rotation, Vault transit (no request fails; min_decryption_version 
       await pause(200);
     });
     expectNoFailure(result);
+    report(FILE, 'requests during the Vault transit key rotation', summary(result));
     expect(await ciphertext()).toMatch(/^vault:v2:/);
     // Old ciphertexts are refused by Vault now; a new write is v2 too.
     const stale = await h.secretCipher.decrypt({ tenantId: env.t.tenantId, installId: env.enricher.id }, { apiToken: v1 });
