@@ -27,6 +27,9 @@ export interface GatewayHarness {
   url: string;
   runner: Runner | undefined;
   runnerUrl: string;
+  /** Every in-process runner (the first, then `extraRunners`) and their URLs, in that order. */
+  runners: Runner[];
+  runnerUrls: string[];
   db: Database;
   dir: string;
   operatorToken: string;
@@ -62,6 +65,8 @@ export interface GatewayHarnessOptions {
   databaseUrl?: string;
   /** Execution keys in a file (`<dir>/execution-keys.json`) that `reloadKeys` reads again, as in production (key-rotation tests). */
   executionKeysFile?: boolean;
+  /** More in-process runners beside the first (same bundle store and keys): the gateway gets RUNNER_URLS for all of them. */
+  extraRunners?: number;
 }
 
 /** What an external runner needs to serve this harness's gateway. */
@@ -93,6 +98,8 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const secretCipher = await createSecretCipher(secrets);
   let runner: Runner | undefined;
   let runnerUrl = 'http://127.0.0.1:1';
+  const runners: Runner[] = [];
+  const runnerUrls: string[] = [];
   // The runner calls back to the gateway (storage, ui-proxy), so the gateway's port is chosen first.
   const reserved = await reservePort();
   const gatewayPort = reserved.port;
@@ -101,17 +108,25 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
     external = await options.externalRunner({ gatewayUrl: `http://127.0.0.1:${gatewayPort}`, bundleDir: join(dir, 'bundles'), trustedKeys: executionKeys.publicJwks(), secrets, logs });
     runnerUrl = external.url;
   } else if (options.runner !== false) {
-    runner = await createRunner(runnerConfigFromEnv({}, {
-      bundleDir: join(dir, 'bundles'), cacheDir: join(process.cwd(), '.alga-cache', 'transpile'), workers: 2,
-      trustedKeys: executionKeys.publicJwks(), logLevel: 'silent', gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
-      httpAllowedPrivateCidrs: ['127.0.0.1/32'], ...(options.runner ?? {}),
-    } as never), { bundleStore, logger, secretCipher });
-    runnerUrl = (await runner.listen(0, '127.0.0.1')).url;
+    const start = async () => {
+      const r = await createRunner(runnerConfigFromEnv({}, {
+        bundleDir: join(dir, 'bundles'), cacheDir: join(process.cwd(), '.alga-cache', 'transpile'), workers: 2,
+        trustedKeys: executionKeys.publicJwks(), logLevel: 'silent', gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+        httpAllowedPrivateCidrs: ['127.0.0.1/32'], ...(options.runner ?? {}),
+      } as never), { bundleStore, logger, secretCipher });
+      return { runner: r, url: (await r.listen(0, '127.0.0.1')).url };
+    };
+    const started = [await start()];
+    for (let i = 0; i < (options.extraRunners ?? 0); i++) started.push(await start());
+    runner = started[0].runner;
+    runnerUrl = started[0].url;
+    runners.push(...started.map((s) => s.runner));
+    runnerUrls.push(...started.map((s) => s.url));
   }
   const operatorToken = `op_${randomBytes(16).toString('hex')}`;
   const runnerServiceToken = `svc_${randomBytes(16).toString('hex')}`;
   const overrides = typeof options.gateway === 'function' ? options.gateway(`http://127.0.0.1:${gatewayPort}`) : options.gateway ?? {};
-  const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, operatorToken, runnerServiceToken, logLevel: 'debug', ...overrides } as never);
+  const config = gatewayConfigFromEnv({}, { dataDir: dir, runnerUrl, ...(runnerUrls.length > 1 ? { runnerUrls } : {}), operatorToken, runnerServiceToken, logLevel: 'debug', ...overrides } as never);
   const adminWebDir = options.adminWeb === false ? undefined : (await buildAdminWeb()).dir;
   const gateway = await createGateway(config, { db, secretCipher, bundleStore, transpileCache, executionKeys, logger, adminWebDir });
   await reserved.release();
@@ -147,7 +162,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const publish = publishWith(pub.privateKeyPem, publisherKeyId);
 
   return {
-    gateway, url, runner, runnerUrl, db, dir, operatorToken, runnerServiceToken, publisherKeyId, publisherKeyPem: pub.privateKeyPem, secretCipher, logs,
+    gateway, url, runner, runnerUrl, runners, runnerUrls, db, dir, operatorToken, runnerServiceToken, publisherKeyId, publisherKeyPem: pub.privateKeyPem, secretCipher, logs,
     async tenant(name = `Tenant ${randomUUID().slice(0, 6)}`) {
       const t = await gateway.createTenant(name);
       return { ...t, call: caller({ authorization: `Bearer ${t.adminKey}` }) };
@@ -169,7 +184,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
     },
     async close() {
       await gateway.close();
-      await runner?.close();
+      await Promise.all(runners.map((r) => r.close().catch(() => undefined)));
       await external?.close();
       await db.close();
       await rm(dir, { recursive: true, force: true });

@@ -15,6 +15,10 @@ export const gatewayConfigSchema = z.object({
   databaseUrl: z.string().optional(),
   dataDir: z.string().default('./data'),
   runnerUrl: z.string().url().default('http://127.0.0.1:8081'),
+  /** RUNNER_URLS: several runners, requests routed by content hash (proxy/runner-tier.ts); default [runnerUrl]. */
+  runnerUrls: z.array(z.string().url()).min(1).optional(),
+  /** How often the gateway polls each runner's /readyz when there are several (ms; 0 = never). */
+  runnerHealthIntervalMs: int(0, 600_000).default(2_000),
   /** TLS to an https RUNNER_URL: a private CA to trust, and a client certificate for a runner that requires mTLS. */
   runnerTls: z.object({
     caFile: z.string().min(1).optional(),
@@ -96,6 +100,8 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overr
     databaseUrl: env.DATABASE_URL,
     dataDir: env.ALGA_DATA_DIR,
     runnerUrl: env.RUNNER_URL,
+    runnerUrls: env.RUNNER_URLS?.split(',').map((u) => u.trim()).filter(Boolean),
+    runnerHealthIntervalMs: env.ALGA_RUNNER_HEALTH_INTERVAL_MS,
     runnerTls: { caFile: env.ALGA_RUNNER_TLS_CA_FILE || undefined, certFile: env.ALGA_RUNNER_TLS_CERT_FILE || undefined, keyFile: env.ALGA_RUNNER_TLS_KEY_FILE || undefined },
     runnerServiceToken: env.ALGA_RUNNER_SERVICE_TOKEN,
     operatorToken: env.ALGA_OPERATOR_TOKEN,

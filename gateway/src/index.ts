@@ -29,7 +29,7 @@ import { ActivityService } from './installs/activity-service.ts';
 import { GuestStackMaps } from './installs/guest-stack-maps.ts';
 import { ExecutionKeys } from './proxy/execution-keys.ts';
 import { RateLimiter } from './proxy/rate-limiter.ts';
-import { RunnerClient } from './proxy/runner-client.ts';
+import { RunnerTier } from './proxy/runner-tier.ts';
 import { proxyRoutes } from './proxy/proxy-routes.ts';
 import { internalRoutes } from './internal/internal-routes.ts';
 import { storageRoutes } from './storage/storage-routes.ts';
@@ -67,7 +67,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   const auditLog = new WriteBehindTable({ knex, table: 'extension_execution_log', logger, metrics: metrics.writeBehind });
   // A request may log up to RUNNER_LOG_MAX_LINES (200) lines: room for a burst of chatty ones.
   const guestLog = new WriteBehindTable({ knex, table: 'extension_log', logger, metrics: metrics.writeBehind, maxQueueRows: 50_000 });
-  const runner = new RunnerClient(config.runnerUrl, config.runnerTls);
+  const runner = new RunnerTier(config.runnerUrls ?? [config.runnerUrl], config.runnerTls, {
+    healthIntervalMs: config.runnerHealthIntervalMs,
+    onEjected: (url) => logger.warn({ runner: url }, 'runner ejected: its requests go to the next runner by content hash'),
+    onRestored: (url) => logger.info({ runner: url }, 'runner back: its content hashes return to it'),
+  });
   // Publish answers once the runner has the component compiled, warmed up and instances ready.
   const registry = new RegistryService({
     knex, bundleStore: deps.bundleStore, transpileCache: deps.transpileCache, limits: { ...defaultBundleLimits, maxBundleBytes: config.maxBundleBytes },

@@ -108,7 +108,8 @@ await migrateLatest(db);
 const bundleStore = new FileBundleStore(join(dataDir, 'bundles'));
 const transpileCache = new TranspileCache(join(dataDir, 'transpile-cache'));
 
-let runnerUrl = process.env.RUNNER_URL;
+// RUNNER_URLS (several external runners, routed by content hash) or RUNNER_URL (one); neither: in-process.
+let runnerUrl = process.env.RUNNER_URL ?? config.runnerUrls?.[0];
 let runner: Awaited<ReturnType<typeof createRunner>> | undefined;
 if (!runnerUrl) {
   runner = await createRunner(runnerConfigFromEnv(process.env, {

@@ -73,6 +73,8 @@ export const runnerConfigSchema = z.object({
   gatewayUrl: z.string().url().optional(),
   /** How long decrypted secrets stay cached per (tenant, install, secretsVersion). */
   secretsCacheTtlMs: int(0, 3_600_000).default(60_000),
+  /** On SIGTERM: /readyz answers 503 for this long before the listener closes, so gateways stop routing here first (RUNNER_DRAIN_MS). */
+  drainMs: int(0, 600_000).default(0),
   /**
    * Execution-token ids remembered (each token runs once). Full of live tokens, the runner sheds
    * requests with 503; the default holds ~12 s of tokens at 8 000 requests/s.
@@ -135,6 +137,7 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     httpMaxRedirects: env.RUNNER_HTTP_MAX_REDIRECTS,
     gatewayUrl: env.GATEWAY_URL,
     secretsCacheTtlMs: env.RUNNER_SECRETS_CACHE_TTL_MS,
+    drainMs: env.RUNNER_DRAIN_MS,
     replayCacheMax: env.RUNNER_REPLAY_CACHE_MAX,
     tls: { certFile: env.RUNNER_TLS_CERT_FILE || undefined, keyFile: env.RUNNER_TLS_KEY_FILE || undefined, clientCaFile: env.RUNNER_TLS_CLIENT_CA_FILE || undefined },
     headersTimeoutMs: env.RUNNER_HEADERS_TIMEOUT_MS,

@@ -50,7 +50,11 @@ export interface Runner {
    */
   trustKeys(keys: JWK[]): void;
   listen(port?: number, host?: string): Promise<{ url: string; server: Server }>;
-  close(): Promise<void>;
+  /**
+   * `drainMs`: first answer /readyz with 503 for this long (gateways eject the runner and route
+   * elsewhere), then close; requests already running finish either way.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 export function operatorSettings(config: RunnerConfig): OperatorSettings {
@@ -142,6 +146,7 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
     '/v1/prepare': prepareService.route,
   }, app);
   const servers: Server[] = [];
+  let closing = false;
   return {
     app, loader, pool, logger, secretCache,
     prepare: (contentHash) => prepareService.prepare(contentHash),
@@ -159,15 +164,24 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
         : createHttpServer(timeouts, listener);
       // Requests the HTTP parser refuses get the platform's JSON error shape too.
       answerClientErrors(server);
+      // Once closing, every answer says so: a keep-alive client (the gateway's pool) opens its next
+      // request elsewhere instead of holding this connection, so close() can finish under load.
+      server.on('request', (_req, res) => { if (closing) res.setHeader('connection', 'close'); });
       server.listen(port, host);
       await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
       servers.push(server);
       const address = server.address() as AddressInfo;
       return { url: `${tls ? 'https' : 'http'}://${host}:${address.port}`, server };
     },
-    async close() {
+    async close(options = {}) {
       ready = false;
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      if (options.drainMs) await new Promise((r) => setTimeout(r, options.drainMs));
+      closing = true;
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        // Idle keep-alive connections would hold close() open until the client drops them.
+        s.closeIdleConnections();
+      })));
       await pool.close();
     },
   };

@@ -34,5 +34,6 @@ process.on('SIGHUP', () => {
   })();
 });
 // Handlers before the announcement: whoever waits for it may signal at once.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void runner.close().then(() => process.exit(0)));
+// SIGTERM drains first (RUNNER_DRAIN_MS: /readyz 503, so gateways route elsewhere), then closes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void runner.close({ drainMs: signal === 'SIGTERM' ? config.drainMs : 0 }).then(() => process.exit(0)));
 runner.logger.info({ url, mode: runtimeMode(process.env), workers: config.workers, isolation: config.isolation, secrets: secretCipher.algorithm }, 'runner listening');

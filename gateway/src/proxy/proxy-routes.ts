@@ -20,7 +20,7 @@ import { route, toAlgaError } from '../http/errors.ts';
 import type { WriteBehindTable } from '../audit/write-behind.ts';
 import type { ExecutionKeys } from './execution-keys.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import type { RunnerClient } from './runner-client.ts';
+import type { RunnerTier } from './runner-tier.ts';
 import { executeBodyJson, preparedInstall } from './execute-body.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { extensionRequestHeaders, isAllowedResponseHeader, proxiedResponseSecurityHeaders, singleValuedResponseHeaders } from '@alga-psa/extension-contracts/proxy-headers';
@@ -35,7 +35,7 @@ export interface ProxyDeps {
   installConfigCache: InstallConfigCache;
   executionKeys: ExecutionKeys;
   rateLimiter: RateLimiter;
-  runner: RunnerClient;
+  runner: RunnerTier;
   metrics: GatewayMetrics;
   requestBudgetMs: number;
   maxBodyBytes: number;
@@ -112,7 +112,7 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
     // Minted over the body's digest: the token binds its component and install/secrets sections.
     const token = await deps.executionKeys.mint({ ...context, bodyDigest: install.bodyDigest, capabilities: install.capabilities }, deadlineMs);
     // The runner answers 504 itself at the deadline; the grace only covers its reply in flight.
-    const answer = await deps.runner.execute(token, executeBodyJson(install, { context, request, limits }), Math.max(1, deadlineMs - Date.now()) + 1000, versionHeaders);
+    const answer = await deps.runner.execute(token, executeBodyJson(install, { context, request, limits }), Math.max(1, deadlineMs - Date.now()) + 1000, versionHeaders, context.contentHash);
     if (!answer.ok) {
       await audit(answer.error.status, answer.error.code);
       throw answer.error;

@@ -7,7 +7,17 @@ import { Pool, errors as undiciErrors } from 'undici';
 import { AlgaError, isErrorCode } from '@alga-psa/extension-contracts';
 import type { ExecuteBody, ExecuteSuccess } from '@alga-psa/extension-contracts';
 
-export type RunnerAnswer = { ok: true; result: ExecuteSuccess } | { ok: false; error: AlgaError };
+/**
+ * `notStarted`: the request provably never ran on this runner (the connection was refused, or
+ * the runner answered 503 E_OVERLOADED before dispatching it), so another runner may take it.
+ */
+export type RunnerAnswer = { ok: true; result: ExecuteSuccess } | { ok: false; error: AlgaError; notStarted?: boolean };
+
+/** A refused connect: nothing of the request reached a process. */
+function refused(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return e?.code === 'ECONNREFUSED' || e?.cause?.code === 'ECONNREFUSED';
+}
 
 /** PEM file paths (gateway config `runnerTls`). */
 export interface RunnerTlsFiles {
@@ -58,7 +68,7 @@ export class RunnerClient {
       if (timedOut(err)) {
         return { ok: false, error: new AlgaError('E_DEADLINE', 'the runner did not answer before the request deadline') };
       }
-      return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', 'the extension runner is unreachable; retry shortly') };
+      return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', 'the extension runner is unreachable; retry shortly'), ...(refused(err) ? { notStarted: true } : {}) };
     }
     let text: string;
     try {
@@ -79,6 +89,8 @@ export class RunnerClient {
       const reason = typeof message === 'string' ? message.slice(0, 200) : 'no reason given';
       return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', `the runner refused the gateway's execution token (${reason}); if the token is "invalid", check that RUNNER_TRUSTED_KEYS has the gateway keys`) };
     }
+    // The runner's admission control answers before it dispatches anything.
+    if (code === 'E_OVERLOADED') return { ok: false, error: new AlgaError(code, typeof message === 'string' ? message : undefined), notStarted: true };
     if (isErrorCode(code)) return { ok: false, error: new AlgaError(code, typeof message === 'string' ? message : undefined) };
     return { ok: false, error: new AlgaError('E_RUNNER_UNAVAILABLE', `the runner answered ${res.statusCode}`) };
   }
@@ -104,6 +116,17 @@ export class RunnerClient {
       return { ok: false, reason: `the runner answered ${res.statusCode}${typeof code === 'string' ? ` ${code}` : ''}` };
     } catch (err) {
       return { ok: false, reason: `the runner did not answer (${(err as Error).name})` };
+    }
+  }
+
+  /** `GET /readyz` within `timeoutMs`: true for a 200. */
+  async ready(timeoutMs: number): Promise<boolean> {
+    try {
+      const res = await this.pool.request({ path: '/readyz', method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
     }
   }
 
