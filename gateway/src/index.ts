@@ -21,6 +21,7 @@ import { createTenant } from './identity/tenants.ts';
 import { CapabilityPolicy } from './operator/capability-policy.ts';
 import { operatorRoutes } from './operator/operator-routes.ts';
 import { reencryptSecrets } from './operator/secrets-reencrypt.ts';
+import { startChangeFeed, type ChangeFeed } from './installs/change-feed.ts';
 import { requireServiceToken } from './identity/authenticate.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { InstallService } from './installs/install-service.ts';
@@ -81,9 +82,20 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     },
   });
   let installConfigCache: InstallConfigCache | undefined;
-  const capabilityPolicy = new CapabilityPolicy({ knex, onChanged: (tenantId) => installConfigCache?.invalidateTenant(tenantId) });
-  const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, extUiOrigin: config.extUiOrigin, capabilityPolicy, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
+  // A change is dropped from this replica's cache at once and announced to the others (installs/change-feed.ts).
+  const dropCached = (tenantId: string | null, installId: string | null) => {
+    if (installId !== null && tenantId !== null) installConfigCache?.invalidate(tenantId, installId);
+    else installConfigCache?.invalidateTenant(tenantId);
+  };
+  let feed: ChangeFeed | undefined;
+  const changed = (tenantId: string | null, installId: string | null) => {
+    dropCached(tenantId, installId);
+    feed?.publish(tenantId, installId);
+  };
+  const capabilityPolicy = new CapabilityPolicy({ knex, onChanged: (tenantId) => changed(tenantId, null) });
+  const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, extUiOrigin: config.extUiOrigin, capabilityPolicy, onInstallChanged: changed });
   installConfigCache = new InstallConfigCache(installs, { ttlMs: config.installConfigCacheTtlMs });
+  feed = await startChangeFeed(deps.db, { logger, onChange: dropCached });
   const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
 
   // Unhandled-error stacks in the logs API, mapped with the source map of the bundle that wrote them.
@@ -124,7 +136,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     return { executionKeys, secrets: { writer: deps.secretCipher.describeWriter?.() ?? deps.secretCipher.algorithm } };
   };
   const reencrypt = async () => {
-    const report = await reencryptSecrets({ knex, secretCipher: deps.secretCipher, onInstallChanged: (tenantId, installId) => installConfigCache?.invalidate(tenantId, installId) });
+    const report = await reencryptSecrets({ knex, secretCipher: deps.secretCipher, onInstallChanged: changed });
     logger.info({ ...report, failed: report.failed.length }, 'secrets re-encrypted');
     return report;
   };
@@ -167,6 +179,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
         clearInterval(retention);
         await Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); })));
         await runner.close();
+        await feed?.close();
         // The rows of the requests answered so far, before the caller closes the database.
         await Promise.all([auditLog.close(), guestLog.close()]);
       })();

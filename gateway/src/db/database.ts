@@ -44,6 +44,8 @@ export interface Database {
   knex: Knex;
   engine: Engine;
   close(): Promise<void>;
+  /** PostgreSQL only: where a LISTEN connection of its own goes (the change feed between gateway replicas). */
+  listen?: { url: string; schema?: string };
 }
 
 /** `/work/main/migrations`, resolved from this file so the cwd does not matter. */
@@ -100,6 +102,7 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
     knex,
     engine,
     close: () => (closed ??= closeEngine()),
+    ...(opts.url !== undefined ? { listen: { url: opts.url, ...(schema ? { schema } : {}) } } : {}),
   };
   if (schema) {
     try {

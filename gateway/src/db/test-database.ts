@@ -32,5 +32,5 @@ export async function openTestDatabase(url = process.env.ALGA_TEST_DATABASE_URL)
     await close().catch(() => undefined);
     throw err;
   }
-  return { knex: db.knex, engine: db.engine, close };
+  return { knex: db.knex, engine: db.engine, close, ...(db.listen ? { listen: db.listen } : {}) };
 }
