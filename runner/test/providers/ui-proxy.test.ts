@@ -14,6 +14,7 @@ import type { RequestScope } from '../../src/providers/provider.ts';
 import type { InstallSpec } from '@alga-psa/extension-contracts';
 import { startGatewayHarness, type GatewayHarness } from '../../../test-setup/gateway-harness.ts';
 import { helloVariant } from '../../../test-setup/bundles.ts';
+import { failure as witFailure } from './support/http-servers.ts';
 import { startHostApi, type HostApi } from '../../../test-setup/host-api.ts';
 
 const HOST_TOKEN = 'host-secret-token';
@@ -77,18 +78,11 @@ async function bound(o: ScopeOptions = {}) {
   };
 }
 
-/** Await a rejection and return what was thrown: it must be a WIT variant, never an Error. */
+/** Await a rejection: a WIT variant (never an Error), and one of proxy-error's cases. */
 async function failure(p: Promise<unknown>): Promise<{ tag: string; val?: unknown }> {
-  let thrown: unknown;
-  try {
-    await p;
-  } catch (e) {
-    thrown = e;
-  }
-  if (thrown === undefined) throw new Error('expected the call to fail');
-  expect(thrown).not.toBeInstanceOf(Error);
-  expect(['denied', 'not-found', 'bad-request', 'unavailable']).toContain((thrown as { tag: unknown }).tag);
-  return thrown as { tag: string; val?: unknown };
+  const thrown = await witFailure(p);
+  expect(['denied', 'not-found', 'bad-request', 'unavailable']).toContain(thrown.tag);
+  return thrown;
 }
 
 const text = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('utf8') : '');
