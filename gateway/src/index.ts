@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { pino, type Logger } from 'pino';
-import { answerClientErrors, defaultBundleLimits, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
+import { AlgaError, answerClientErrors, defaultBundleLimits, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
 import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import type { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
 import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
@@ -130,8 +130,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   }));
   app.use(apiRoutes({ apiKeys, sessions, registry, installs, activity, operatorToken: config.operatorToken, maxBundleBytes: config.maxBundleBytes, secureCookies: config.publicOrigin.startsWith('https://'), publicOrigin: config.publicOrigin }));
   const reloadKeys = async () => {
-    const executionKeys = await deps.executionKeys.reload();
-    await deps.secretCipher.reload?.();
+    // Each file is checked whole before anything is swapped; the messages name files and kids, never key material.
+    let executionKeys;
+    try {
+      executionKeys = await deps.executionKeys.reload();
+    } catch (err) {
+      throw new AlgaError('E_VALIDATION', `execution keys not reloaded, the ones in use stay: ${(err as Error).message}`);
+    }
+    try {
+      await deps.secretCipher.reload?.();
+    } catch (err) {
+      throw new AlgaError('E_VALIDATION', `execution keys reloaded (active ${executionKeys.active}), but not the keyring, whose keys in use stay: ${(err as Error).message}`);
+    }
     logger.info({ executionKeys, secrets: deps.secretCipher.describeWriter?.() }, 'keys reloaded');
     return { executionKeys, secrets: { writer: deps.secretCipher.describeWriter?.() ?? deps.secretCipher.algorithm } };
   };

@@ -42,8 +42,6 @@ export class RunnerTier {
   private readonly members: Member[];
   private readonly options: RunnerTierOptions;
   private readonly timer: NodeJS.Timeout | undefined;
-  /** Requests per runner URL (what `/metrics` and the scale-out tests report). */
-  readonly routed = new Map<string, number>();
 
   constructor(urls: readonly string[], tls: RunnerTlsFiles = {}, options: RunnerTierOptions = {}) {
     if (urls.length === 0) throw new Error('invalid gateway configuration: RUNNER_URLS names no runner');
@@ -78,7 +76,6 @@ export class RunnerTier {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const answer = await member.client.execute(token, body, left, extraHeaders);
-      this.routed.set(member.url, (this.routed.get(member.url) ?? 0) + 1);
       if (answer.ok || !answer.notStarted) return answer;
       // Refused before it started: safe to try the next runner. A refused connection also ejects.
       if (answer.error.code === 'E_RUNNER_UNAVAILABLE') this.eject(member);

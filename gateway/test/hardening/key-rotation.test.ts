@@ -127,7 +127,8 @@ describe('key rotation, local keyring (no request fails during any step)', () =>
     const good = await (await import('node:fs/promises')).readFile(keysFile(), 'utf8');
     await writeFile(keysFile(), '{"active":"nope","keys":[]}');
     const refused = await operator('POST', '/api/v1/operator/keys/reload');
-    expect(refused.status).toBe(500);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'E_VALIDATION', message: expect.stringMatching(/^execution keys not reloaded, the ones in use stay: active execution key nope is not in the keyring/) });
     expect(h.gateway.executionKeys.kid).toBe(newKid);
     await writeFile(keysFile(), good);
   });
