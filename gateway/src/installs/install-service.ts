@@ -137,7 +137,7 @@ export class InstallService {
     const version = await this.pickVersion(registry.id, input.version);
     const manifest = version.manifest as Manifest;
     const grants = this.checkGrants(manifest, input.grants);
-    refuseDisabled(grants, await this.deps.capabilityPolicy.disabledFor(tenantId), `${registry.name}`);
+    refuseDisabled(grants, await this.deps.capabilityPolicy.disabledFor(tenantId), registry.name, 'install it without granting them (grants)');
     const id = randomUUID();
     try {
       await this.knex.transaction(async (trx) => {
@@ -217,7 +217,7 @@ export class InstallService {
     const stillDeclared = new Set<string>([...manifest.capabilities, ...alwaysGrantedCapabilities]);
     const grants = [...new Set([...[...granted].filter((c) => stillDeclared.has(c)), ...addedCapabilities])].sort();
     // Only what the upgrade adds: a capability switched off after install keeps its grant (and answers denied).
-    refuseDisabled(addedCapabilities, await this.deps.capabilityPolicy.disabledFor(tenantId), `the upgrade to ${manifest.name}@${manifest.version}`);
+    refuseDisabled(addedCapabilities, await this.deps.capabilityPolicy.disabledFor(tenantId), `the upgrade to ${manifest.name}@${manifest.version}`, 'stay on the current version');
     // Keep the config keys the new version still declares (and still accepts); defaults fill the rest.
     const declaredKeys = new Set(manifest.settings.map((s) => s.key));
     const carried = Object.fromEntries(Object.entries(current.config as Record<string, unknown>).filter(([k]) => declaredKeys.has(k)));

@@ -97,13 +97,13 @@ function parseSwitchable(value: unknown): CapabilityId {
   return value;
 }
 
-/** Refuses grants that include a switched-off capability, naming them and what to do instead. */
-export function refuseDisabled(grants: readonly string[], disabled: ReadonlySet<string>, what: string): void {
+/** Refuses grants that include a switched-off capability, naming them and what to do instead (`alternative`). */
+export function refuseDisabled(grants: readonly string[], disabled: ReadonlySet<string>, what: string, alternative: string): void {
   const blocked = grants.filter((c) => disabled.has(c));
   if (blocked.length === 0) return;
   throw new AlgaError(
     'E_CAPABILITY_DISABLED',
-    `${what} needs ${blocked.join(', ')}, which the operator has switched off for this tenant; ${what.startsWith('the upgrade') ? 'stay on the current version' : 'install it without granting them (grants)'} or ask the operator to switch ${blocked.length === 1 ? 'it' : 'them'} on`,
+    `${what} needs ${blocked.join(', ')}, which the operator has switched off for this tenant; ${alternative} or ask the operator to switch ${blocked.length === 1 ? 'it' : 'them'} on`,
     { capabilities: blocked },
   );
 }

@@ -42,6 +42,7 @@ import { hostMatchesAllowed, readBodyCapped, tryParseAllowedHost, type Destroyab
 import { asWitError, witError, type CapabilityProvider, type RequestScope, type WitErrorCases } from './provider.ts';
 import { checkAddress, checkAddresses, operatorAllowList, resolveHost } from './ssrf.ts';
 import { hasPlaceholder, SecretSubstitution, type PreparedSecretUse } from './secret-substitution.ts';
+import { FIELD_VALUE } from './http-syntax.ts';
 import { decryptRequestSecrets } from '../secrets/request-secrets.ts';
 import { secretHosts } from '@alga-psa/extension-contracts/manifest';
 import type { ResolvedAddress } from './ssrf.ts';
@@ -81,8 +82,6 @@ const MAX_REQUEST_HEADERS = 200;
 const MAX_REQUEST_HEADER_BYTES = 64 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field value: visible ASCII, SP, HTAB, obs-text; never CR, LF or NUL. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']);
 const DROPPED_HEADERS = new Set([

@@ -19,15 +19,16 @@
  * responses without destroying them.
  *
  * @example
- *   const sub = SecretSubstitution.from(prepared, scope.markSensitive);
- *   const filled = sub.fill(rawUrl, headers, (templated) => checkAllowlist(templated)); // { url, href, headers, secretHeaders }
- *   const res = sub.redact(await send(filled));
+ *   const sub = SecretSubstitution.from(scope.prepared, scope.markSensitive); // undefined without cap:secrets.use
+ *   const filled = sub.fill(req.url, headers, parseGuestUrl, (url) => checkAllowlist(url, cfg)); // { url, href, headers, secretHeaders }
+ *   const res = sub.redact(await backend.send({ ...req, url: filled.href, headers: filled.headers }, signal));
  */
 import { randomBytes } from 'node:crypto';
 import { hostMatchesAllowed, tryParseAllowedHost, type ParsedAllowedHost } from '@alga-psa/extension-contracts';
 import { SecretValues } from '@alga-psa/extension-host/secrets/secret-values';
 import type { PreparedSecrets } from '../secrets/request-secrets.ts';
 import { witError } from './provider.ts';
+import { FIELD_VALUE } from './http-syntax.ts';
 
 /** What the http provider's `prepare` posts to the worker: the values, and the hosts each may be sent to. */
 export interface PreparedSecretUse {
@@ -41,8 +42,6 @@ export const REDACTED = '[redacted]';
 const OPENING = '{{secret:';
 /** The key syntax is that of a setting key. */
 const PLACEHOLDER = /\{\{secret:([a-zA-Z][a-zA-Z0-9_.-]{0,63})\}\}/g;
-/** Field value: visible ASCII, SP, HTAB, obs-text; never CR, LF or NUL (as the provider's own check). */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 const denied = (msg: string) => witError('denied', msg);
 const invalid = (msg: string) => witError('invalid-request', msg);
@@ -134,7 +133,7 @@ export class SecretSubstitution {
       return marker;
     });
     const url = parse(templated);
-    if (markers.some(({ marker }) => url.origin.includes(marker) || url.host.includes(marker))) {
+    if (markers.some(({ marker }) => url.origin.includes(marker))) {
       throw invalid('a secret placeholder may only appear in the URL path or query, never in its scheme, host or port');
     }
     check(url);
