@@ -7,8 +7,8 @@
  * The channel is per schema (tests give every gateway harness its own), the payload
  * `{"t":tenantId,"i":installId|null}` (null: every install of the tenant; t null: every tenant).
  * NOTIFY is sent in its own statement after the write committed; the LISTEN connection is one
- * `pg` client of its own, reconnected with a backoff when it drops (changes made meanwhile are
- * covered by the TTL, as before).
+ * `pg` client of its own, reconnected with a backoff (retried until it connects) when it drops.
+ * Notifications sent while it was down are lost, so a reconnect drops every cached config.
  *
  * @example
  *   const feed = await startChangeFeed(db, { onChange: (tenantId, installId) => cache.invalidate(…) , logger });
@@ -23,11 +23,11 @@ export interface ChangeFeed {
   close(): Promise<void>;
 }
 
-interface Logger { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
+interface Logger { warn(obj: object, msg: string): void }
 
 const noFeed: ChangeFeed = { publish: () => {}, close: async () => {} };
 
-export function channelFor(schema: string | undefined): string {
+function channelFor(schema: string | undefined): string {
   return schema ? `alga_install_changed_${schema}` : 'alga_install_changed';
 }
 
@@ -38,6 +38,16 @@ export async function startChangeFeed(db: Database, deps: { onChange(tenantId: s
   let client: pg.Client | undefined;
   let closed = false;
   let retryMs = 250;
+  let retrying: NodeJS.Timeout | undefined;
+  const retry = () => {
+    if (closed || retrying) return;
+    retrying = setTimeout(() => {
+      retrying = undefined;
+      connect().then(() => deps.onChange(null, null), retry);
+    }, retryMs);
+    retrying.unref();
+    retryMs = Math.min(retryMs * 2, 10_000);
+  };
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: db.listen!.url });
     c.on('notification', (msg) => {
@@ -50,16 +60,27 @@ export async function startChangeFeed(db: Database, deps: { onChange(tenantId: s
     c.on('error', () => undefined);
     c.on('end', () => {
       if (closed) return;
-      deps.logger.warn({ channel }, 'install change feed lost its connection; reconnecting (other replicas fall back to the cache TTL meanwhile)');
-      setTimeout(() => void connect().catch(() => undefined), retryMs).unref();
-      retryMs = Math.min(retryMs * 2, 10_000);
+      deps.logger.warn({ channel }, 'install change feed lost its connection; reconnecting (this replica falls back to the cache TTL meanwhile)');
+      retry();
     });
-    await c.connect();
-    await c.query(`LISTEN "${channel}"`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN "${channel}"`);
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
+    }
     client = c;
     retryMs = 250;
   };
-  await connect();
+  try {
+    await connect();
+  } catch (err) {
+    // Start-up fails (the database is unreachable): nothing may keep retrying behind it.
+    closed = true;
+    if (retrying) clearTimeout(retrying);
+    throw err;
+  }
   return {
     publish(tenantId, installId) {
       void knex.raw('select pg_notify(?, ?)', [channel, JSON.stringify({ t: tenantId, i: installId })])
@@ -67,6 +88,7 @@ export async function startChangeFeed(db: Database, deps: { onChange(tenantId: s
     },
     async close() {
       closed = true;
+      if (retrying) clearTimeout(retrying);
       await client?.end().catch(() => undefined);
     },
   };

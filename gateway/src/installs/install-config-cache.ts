@@ -12,6 +12,8 @@ export class InstallConfigCache {
   private readonly installs: InstallService;
   hits = 0;
   misses = 0;
+  /** Counts invalidations, so a fetch they aborted is told from one that failed. */
+  private invalidations = 0;
 
   constructor(installs: InstallService, options: { ttlMs: number; max?: number }) {
     this.installs = installs;
@@ -30,17 +32,28 @@ export class InstallConfigCache {
     const cached = this.cache.get(key);
     if (cached) { this.hits++; return cached.runtime ?? undefined; }
     this.misses++;
-    return (await this.cache.fetch(key))?.runtime ?? undefined;
+    for (;;) {
+      const seen = this.invalidations;
+      try {
+        return (await this.cache.fetch(key))?.runtime ?? undefined;
+      } catch (err) {
+        // An invalidation aborts a fetch in flight (lru-cache), whose answer could predate the
+        // change: read again rather than fail the request. Anything else is a real failure.
+        if (this.invalidations === seen) throw err;
+      }
+    }
   }
 
   /** Every install of a tenant, or (`null`) of every tenant: after an operator switch. */
   invalidateTenant(tenantId: string | null): void {
+    this.invalidations++;
     if (tenantId === null) { this.cache.clear(); return; }
     for (const key of [...this.cache.keys()]) if (key.startsWith(`${tenantId}\u0000`)) this.cache.delete(key);
   }
 
   /** The same install may be cached under its extension id and its name: drop every entry of it. */
   invalidate(tenantId: string, installId: string): void {
+    this.invalidations++;
     for (const [key, entry] of this.cache.entries()) {
       if (!key.startsWith(`${tenantId}\u0000`)) continue;
       if (!entry.runtime || entry.runtime.installId === installId) this.cache.delete(key);
