@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import express from 'express';
 import { pino, type Logger } from 'pino';
 import { AlgaError, answerClientErrors, defaultBundleLimits, httpServerTimeoutOptions } from '@alga-psa/extension-contracts';
-import type { BundleStore } from '@alga-psa/extension-host/component/bundle-store';
+import { TieredBundleStore, type BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import type { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
 import type { SecretCipher } from '@alga-psa/extension-host/secrets/secret-cipher';
 import type { GatewayConfig } from './config.ts';
@@ -24,12 +24,14 @@ import { reencryptSecrets } from './operator/secrets-reencrypt.ts';
 import { startChangeFeed, type ChangeFeed } from './installs/change-feed.ts';
 import { requireServiceToken } from './identity/authenticate.ts';
 import { RegistryService } from './registry/registry-service.ts';
+import { DatabaseBundleStore } from './registry/database-bundle-store.ts';
 import { InstallService } from './installs/install-service.ts';
 import { InstallConfigCache } from './installs/install-config-cache.ts';
 import { ActivityService } from './installs/activity-service.ts';
 import { GuestStackMaps } from './installs/guest-stack-maps.ts';
 import { ExecutionKeys } from './proxy/execution-keys.ts';
 import { RateLimiter } from './proxy/rate-limiter.ts';
+import { SharedRateLimiter } from './proxy/shared-rate-limiter.ts';
 import { RunnerTier } from './proxy/runner-tier.ts';
 import { proxyRoutes } from './proxy/proxy-routes.ts';
 import { internalRoutes } from './internal/internal-routes.ts';
@@ -47,6 +49,7 @@ export { gatewayConfigFromEnv, type GatewayConfig } from './config.ts';
 export interface GatewayDeps {
   db: Database;
   secretCipher: SecretCipher;
+  /** This replica's own bundle directory: a cache in front of the bundles in the database, which every replica shares. */
   bundleStore: BundleStore;
   transpileCache: TranspileCache;
   executionKeys: ExecutionKeys;
@@ -68,6 +71,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   const auditLog = new WriteBehindTable({ knex, table: 'extension_execution_log', logger, metrics: metrics.writeBehind });
   // A request may log up to RUNNER_LOG_MAX_LINES (200) lines: room for a burst of chatty ones.
   const guestLog = new WriteBehindTable({ knex, table: 'extension_log', logger, metrics: metrics.writeBehind, maxQueueRows: 50_000 });
+  // Any replica can serve any bundle: the bytes live in the database, this replica's disk caches them.
+  const bundleStore = new TieredBundleStore(deps.bundleStore, new DatabaseBundleStore(knex), {
+    onLocalWriteFailed: (contentHash, err) => logger.warn({ err, contentHash }, 'bundle not cached on this replica\'s disk; it is read from the database again next time'),
+  });
   const runner = new RunnerTier(config.runnerUrls ?? [config.runnerUrl], config.runnerTls, {
     healthIntervalMs: config.runnerHealthIntervalMs,
     onEjected: (url) => logger.warn({ runner: url }, 'runner ejected: its requests go to the next runner by content hash'),
@@ -75,7 +82,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   });
   // Publish answers once the runner has the component compiled, warmed up and instances ready.
   const registry = new RegistryService({
-    knex, bundleStore: deps.bundleStore, transpileCache: deps.transpileCache, limits: { ...defaultBundleLimits, maxBundleBytes: config.maxBundleBytes },
+    knex, bundleStore, transpileCache: deps.transpileCache, limits: { ...defaultBundleLimits, maxBundleBytes: config.maxBundleBytes },
     onPublished: async (contentHash) => {
       const prepared = await runner.prepare(deps.executionKeys.mintPrepare(contentHash), contentHash, 15_000);
       if (!prepared.ok) logger.warn({ contentHash, reason: prepared.reason }, 'the runner could not prepare the published component; its first request will');
@@ -96,10 +103,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
   const installs = new InstallService({ knex, registry, secretCipher: deps.secretCipher, extUiOrigin: config.extUiOrigin, capabilityPolicy, onInstallChanged: changed });
   installConfigCache = new InstallConfigCache(installs, { ttlMs: config.installConfigCacheTtlMs });
   feed = await startChangeFeed(deps.db, { logger, onChange: dropCached });
-  const rateLimiter = new RateLimiter(config.rateLimitPerMinute);
+  // Replicas on PostgreSQL share each install's bucket; PGlite is one process, so its own is the whole truth.
+  const rateLimiter = deps.db.engine === 'postgres'
+    ? new SharedRateLimiter(knex, config.rateLimitPerMinute, { logger })
+    : new RateLimiter(config.rateLimitPerMinute);
 
   // Unhandled-error stacks in the logs API, mapped with the source map of the bundle that wrote them.
-  const stackMaps = new GuestStackMaps(deps.bundleStore, {
+  const stackMaps = new GuestStackMaps(bundleStore, {
     limits: { maxBundleBytes: config.maxBundleBytes },
     onError: (contentHash, err) => logger.warn({ err, contentHash }, 'source map of a bundle could not be read; its stacks stay unmapped'),
   });
@@ -151,11 +161,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps) {
     return report;
   };
   app.use(operatorRoutes({ operatorToken: config.operatorToken, capabilityPolicy, reloadKeys, reencryptSecrets: reencrypt }));
-  app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache }));
+  app.use(internalRoutes({ runnerServiceToken: config.runnerServiceToken, installConfigCache, bundleStore }));
   app.use(storageRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(uiProxyRoutes({ knex, executionKeys: deps.executionKeys, installConfigCache, config }));
   app.use(proxyRoutes({ auditLog, guestLog, apiKeys, sessions, installConfigCache, executionKeys: deps.executionKeys, rateLimiter, runner, metrics, requestBudgetMs: config.requestBudgetMs, maxBodyBytes: 10 * 1024 * 1024, publicOrigin: config.publicOrigin }));
-  app.use(extUiRoutes({ knex, bundleStore: deps.bundleStore, publicOrigin: config.publicOrigin, extUiOrigin: config.extUiOrigin }));
+  app.use(extUiRoutes({ knex, bundleStore, publicOrigin: config.publicOrigin, extUiOrigin: config.extUiOrigin }));
   app.use(await adminRoutes({ adminWebDir: deps.adminWebDir, extUiOrigin: config.extUiOrigin }));
   app.use(notFound());
   app.use(errorHandler(logger));

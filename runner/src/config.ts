@@ -69,8 +69,16 @@ export const runnerConfigSchema = z.object({
   httpAllowedPrivateCidrs: z.array(z.string()).default([]),
   httpMaxResponseBytes: int(1024, 256 * 1024 * 1024).default(5 * 1024 * 1024),
   httpMaxRedirects: int(0, 20).default(5),
-  /** Gateway base URL for storage and ui-proxy callbacks. */
+  /** Gateway base URL for storage and ui-proxy callbacks, and for bundles this runner lacks. */
   gatewayUrl: z.string().url().optional(),
+  /**
+   * The credential this runner presents to the gateway's internal bundle API (the gateway's
+   * ALGA_RUNNER_SERVICE_TOKEN). With GATEWAY_URL, a bundle missing from BUNDLE_STORE_DIR is
+   * fetched from the gateway; without it the runner reads only its own (possibly shared) disk.
+   */
+  serviceToken: z.string().min(16, 'RUNNER_SERVICE_TOKEN must be at least 16 characters (the gateway\'s ALGA_RUNNER_SERVICE_TOKEN)').optional(),
+  /** Largest bundle fetched from the gateway (its GATEWAY_MAX_BUNDLE_BYTES default). */
+  maxBundleBytes: int(1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
   /** How long decrypted secrets stay cached per (tenant, install, secretsVersion). */
   secretsCacheTtlMs: int(0, 3_600_000).default(60_000),
   /** On SIGTERM: /readyz answers 503 for this long before the listener closes, so gateways stop routing here first (RUNNER_DRAIN_MS). */
@@ -136,6 +144,8 @@ export function runnerConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overri
     httpMaxResponseBytes: env.RUNNER_HTTP_MAX_RESPONSE_BYTES,
     httpMaxRedirects: env.RUNNER_HTTP_MAX_REDIRECTS,
     gatewayUrl: env.GATEWAY_URL,
+    serviceToken: env.RUNNER_SERVICE_TOKEN || undefined,
+    maxBundleBytes: env.RUNNER_MAX_BUNDLE_BYTES,
     secretsCacheTtlMs: env.RUNNER_SECRETS_CACHE_TTL_MS,
     drainMs: env.RUNNER_DRAIN_MS,
     replayCacheMax: env.RUNNER_REPLAY_CACHE_MAX,

@@ -14,9 +14,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import { answerClientErrors, executionTokenClockToleranceSec, executionTokenVerifier, httpServerTimeoutOptions, prepareTokenVerifier } from '@alga-psa/extension-contracts';
 import { readRunnerTls, type RunnerConfig } from './config.ts';
-import { FileBundleStore, type BundleStore } from '@alga-psa/extension-host/component/bundle-store';
+import { FileBundleStore, TieredBundleStore, type BundleStore } from '@alga-psa/extension-host/component/bundle-store';
 import { TranspileCache } from '@alga-psa/extension-host/component/transpile-cache';
 import { ComponentLoader } from './component/component-loader.ts';
+import { GatewayBundleSource } from './component/gateway-bundle-source.ts';
 import { WorkerPool } from './pool/worker-pool.ts';
 import { ExecuteService } from './api/execute-service.ts';
 import { ReplayCache } from './api/replay-cache.ts';
@@ -104,8 +105,15 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
   const tls = readRunnerTls(config);
   const logger = options.logger ?? pino({ name: 'alga-runner', level: config.logLevel, redact: ['req.headers.authorization', '*.executionToken', '*.secrets'] });
   const metrics = createRunnerMetrics();
+  // A runner that never saw a publish fetches the bundle from a gateway and keeps it on its disk.
+  const bundleSource = config.gatewayUrl && config.serviceToken
+    ? new GatewayBundleSource({ gatewayUrl: config.gatewayUrl, serviceToken: config.serviceToken, maxBundleBytes: config.maxBundleBytes })
+    : undefined;
+  const localBundles = options.bundleStore ?? new FileBundleStore(config.bundleDir);
   const loader = new ComponentLoader({
-    bundleStore: options.bundleStore ?? new FileBundleStore(config.bundleDir),
+    bundleStore: bundleSource
+      ? new TieredBundleStore(localBundles, bundleSource, { onLocalWriteFailed: (contentHash, err) => logger.warn({ err, contentHash }, 'fetched bundle not kept on this runner\'s disk; the next load fetches it again') })
+      : localBundles,
     transpileCache: new TranspileCache(config.cacheDir),
     onCacheResult: (hit) => metrics.componentCache.inc({ result: hit ? 'hit' : 'miss' }),
   });
@@ -183,6 +191,7 @@ export async function createRunner(config: RunnerConfig, options: RunnerOptions 
         s.closeIdleConnections();
       })));
       await pool.close();
+      await bundleSource?.close();
     },
   };
 }

@@ -19,7 +19,7 @@ import type { InstallConfigCache } from '../installs/install-config-cache.ts';
 import { route, toAlgaError } from '../http/errors.ts';
 import type { WriteBehindTable } from '../audit/write-behind.ts';
 import type { ExecutionKeys } from './execution-keys.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { InstallRateLimiter } from './rate-limiter.ts';
 import type { RunnerTier } from './runner-tier.ts';
 import { executeBodyJson, preparedInstall } from './execute-body.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -34,7 +34,7 @@ export interface ProxyDeps {
   sessions: Sessions;
   installConfigCache: InstallConfigCache;
   executionKeys: ExecutionKeys;
-  rateLimiter: RateLimiter;
+  rateLimiter: InstallRateLimiter;
   runner: RunnerTier;
   metrics: GatewayMetrics;
   requestBudgetMs: number;
@@ -76,7 +76,7 @@ async function proxy(deps: ProxyDeps, req: Request, res: Response, prefix: strin
   const needed = safeMethods.has(req.method) ? 'extension:read' : 'extension:write';
   if (!hasRole(principal.roles, needed)) throw new AlgaError('E_FORBIDDEN', `${req.method} on an extension endpoint needs the ${needed} role`);
 
-  const retryAfter = deps.rateLimiter.take(runtime.installId);
+  const retryAfter = await deps.rateLimiter.take(runtime.installId);
   if (retryAfter > 0) {
     res.setHeader('retry-after', String(retryAfter));
     throw new AlgaError('E_RATE_LIMITED', `this install is limited to its request rate; retry in ${retryAfter} s`);

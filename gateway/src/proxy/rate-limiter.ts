@@ -6,7 +6,13 @@
  */
 import { LRUCache } from 'lru-cache';
 
-export class RateLimiter {
+/** The rate limit the proxy applies; `take` answers 0 when allowed, else the seconds to wait. */
+export interface InstallRateLimiter {
+  take(key: string): number | Promise<number>;
+}
+
+/** One replica's own buckets (PGlite, one process); replicas on PostgreSQL share theirs (shared-rate-limiter.ts). */
+export class RateLimiter implements InstallRateLimiter {
   private readonly buckets: LRUCache<string, { tokens: number; at: number }>;
   private readonly perMinute: number;
 

@@ -42,6 +42,7 @@ const steps: Array<{ file: string; tables: string[] }> = [
   { file: '006_storage_usage_counts_keys.ts', tables: [] },
   { file: '007_log_content_hash.ts', tables: [] },
   { file: '008_operator_capability_policy.ts', tables: ['operator_disabled_capability'] },
+  { file: '009_scale_out.ts', tables: ['extension_bundle_blob', 'rate_limit_bucket'] },
 ];
 const allTables = steps.flatMap((s) => s.tables);
 const sorted = (xs: string[]) => [...xs].sort();
@@ -72,7 +73,7 @@ describe('migrations', () => {
 
       await migrateLatest(db);
       expect(await tables(knex)).toEqual(sorted([...knexTables, ...allTables]));
-      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('008');
+      expect(await knex.migrate.currentVersion(migrationConfig())).toBe('009');
 
       await rollbackAll(db);
       expect(await tables(knex)).toEqual(knexTables);
@@ -114,6 +115,8 @@ describe('schema contract', () => {
     operator_disabled_capability: { id: [uuid, false], tenant_id: [uuid, true], capability: [text, false], disabled_at: [tstz, false] },
     publisher_key: { id: [uuid, false], publisher_id: [uuid, false], kid: [text, false], public_key: [text, false], created_at: [tstz, false], revoked_at: [tstz, true] },
     extension_bundle: { content_hash: [text, false], size_bytes: [big, false], created_at: [tstz, false] },
+    extension_bundle_blob: { content_hash: [text, false], bytes: [bytea, false], created_at: [tstz, false] },
+    rate_limit_bucket: { key: [text, false], tokens: ['double precision', false], last_granted: ['double precision', false], updated_at: [tstz, false] },
     extension_registry: { id: [uuid, false], name: [text, false], publisher_id: [uuid, false], created_at: [tstz, false] },
     extension_version: {
       id: [uuid, false], registry_id: [uuid, false], version: [text, false], content_hash: [text, false], manifest: [jsonb, false],

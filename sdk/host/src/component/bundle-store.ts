@@ -70,3 +70,51 @@ export class FileBundleStore implements BundleStore {
     }
   }
 }
+
+/**
+ * A local store in front of a shared one: reads are served locally when they can be, else from
+ * the shared store, verified against their content hash and kept locally for the next read;
+ * writes go to the shared store first (it is what other replicas read), then locally.
+ *
+ * This is how a replica that never saw a publish gets the bundle: a gateway replica reads it
+ * from the database (`DatabaseBundleStore`), a runner from a gateway's internal bundle API.
+ *
+ * @example
+ *   const store = new TieredBundleStore(new FileBundleStore('./data/bundles'), shared);
+ *   const bytes = await store.get(hash);   // local disk, else shared (then cached on disk)
+ */
+export class TieredBundleStore implements BundleStore {
+  readonly local: BundleStore;
+  readonly shared: BundleStore;
+  private readonly onLocalWriteFailed: ((contentHash: string, err: unknown) => void) | undefined;
+
+  constructor(local: BundleStore, shared: BundleStore, options: { onLocalWriteFailed?(contentHash: string, err: unknown): void } = {}) {
+    this.local = local;
+    this.shared = shared;
+    this.onLocalWriteFailed = options.onLocalWriteFailed;
+  }
+
+  async put(bytes: Uint8Array): Promise<string> {
+    const hash = await this.shared.put(bytes);
+    await this.local.put(bytes);
+    return hash;
+  }
+
+  async get(contentHash: string): Promise<Uint8Array | undefined> {
+    const near = await this.local.get(contentHash);
+    if (near) return near;
+    const far = await this.shared.get(contentHash);
+    if (!far) return undefined;
+    // A shared copy that does not hash to its name is never cached (and the caller refuses it).
+    if (sha256Hex(far) !== contentHash) {
+      throw new AlgaError('E_BUNDLE_INVALID', `bundle ${contentHash} from the shared store does not match its content hash (corrupt or tampered)`);
+    }
+    // The local copy is a cache: a full disk costs the next read a fetch, not this request.
+    await this.local.put(far).catch((err: unknown) => this.onLocalWriteFailed?.(contentHash, err));
+    return far;
+  }
+
+  async has(contentHash: string): Promise<boolean> {
+    return (await this.local.has(contentHash)) || this.shared.has(contentHash);
+  }
+}
